@@ -1,0 +1,36 @@
+# Every target works from a fresh clone with nothing but Python 3 installed:
+# `install` creates .venv/ and the other targets depend on it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_FLAGS ?=
+DATA_DIR ?= data/synthetic
+DATA_COUNT ?= 2000
+DATA_SIZE ?= 128
+
+.PHONY: install test test-slow data tensorboard clean
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+test: install
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_FLAGS)
+
+test-slow: install
+	$(BIN)/python -m pytest -m slow $(PYTEST_FLAGS)
+
+data: install
+	$(BIN)/python -m preprocessing.synthetic --domain cartoon --count $(DATA_COUNT) --size $(DATA_SIZE) --out $(DATA_DIR)/cartoon
+	$(BIN)/python -m preprocessing.synthetic --domain photo --count $(DATA_COUNT) --size $(DATA_SIZE) --out $(DATA_DIR)/photo
+
+tensorboard: install
+	$(BIN)/tensorboard --logdir runs
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,209 @@
+"""The machinery shared by the folder-to-folder preprocessing CLIs.
+
+A CLI (crop_cartoons, crop_faces, remove_background) describes what to do with
+one image as a `FileJob` and calls `run_cli`; everything else happens here, the
+same way for every CLI:
+
+* `SRC DST` are the two positional arguments left over by absl;
+* SRC must be an existing folder holding images; DST must not be SRC, lie
+  inside it or contain it, so nothing is ever written among the sources;
+* every image `SRC/<rel>` becomes `DST/<rel without suffix>.png` (sub-folders
+  kept); "sidecar" files a job names (e.g. Cartoon Set CSVs) are copied beside it;
+* a file that cannot be decoded, or that the job refuses with `SkipFile`, is
+  skipped, counted and listed at the end; `StopJob` ends the run early and lists
+  the files left unprocessed (e.g. every API key is exhausted);
+* a tqdm progress bar on stderr, then one summary block on stdout.
+
+Exit codes:
+  0  the run went through every file (some may have been skipped);
+  1  the run was stopped early by `StopJob` (the summary says why);
+  2  bad command line, folders or settings: one line on stderr, nothing written.
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from absl import app
+from tqdm import tqdm
+
+from preprocessing import image_io
+
+EXIT_COMPLETED = 0
+EXIT_STOPPED = 1
+EXIT_USAGE = 2
+
+
+class JobSetupError(ValueError):
+    """A problem found before any file is processed; reported as one line on stderr."""
+
+
+class SkipFile(Exception):
+    """Raised by a job for one file it cannot process; the message says why, the run goes on."""
+
+
+class StopJob(Exception):
+    """Raised by a job when no further file can be processed; the run ends with a summary."""
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What processing one image produced.
+
+    image: HxWx3 or HxWx4 uint8, written as `DST/<rel>.png`.
+    counters: names of the job's counters this file adds one to.
+    sidecars: files copied beside the output under its name, keeping their own suffix.
+    """
+
+    image: np.ndarray
+    counters: tuple[str, ...] = ()
+    sidecars: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """What a CLI plugs into the machinery: a per-file function and its counters.
+
+    `counter_names` fixes the order of the counters in the summary, which lists
+    them even when they stay at zero.
+    """
+
+    process_file: Callable[[Path], FileResult]
+    counter_names: tuple[str, ...] = ()
+
+
+@dataclass
+class JobSummary:
+    """The outcome of a run, as the summary block reports it."""
+
+    source: Path
+    destination: Path
+    total: int
+    counters: Counter
+    written: list[Path] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # one message per file, naming it
+    not_processed: list[Path] = field(default_factory=list)
+    stop_reason: str | None = None
+
+
+def run_cli(build_job: Callable[[], FileJob]) -> None:
+    """The `__main__` entry point of a CLI: parse flags, then `SRC DST`, then run.
+
+    `build_job` is called after flag parsing, so it can read `flags.FLAGS`; it
+    raises `JobSetupError` for settings it cannot work with.
+    """
+    app.run(lambda argv: _main(argv, build_job))
+
+
+def _main(argv: list[str], build_job: Callable[[], FileJob]) -> int:
+    try:
+        source, destination = parse_positional_arguments(argv[1:])
+        files = check_folders(source, destination)
+        job = build_job()
+    except JobSetupError as error:
+        print(f"{_program_name()}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    summary = process_folder(source, destination, files, job)
+    print(format_summary(summary))
+    return EXIT_STOPPED if summary.stop_reason else EXIT_COMPLETED
+
+
+def _program_name() -> str:
+    return Path(sys.argv[0]).stem
+
+
+def parse_positional_arguments(arguments: list[str]) -> tuple[Path, Path]:
+    """`[SRC, DST]` -> paths; anything else is a one-line usage error."""
+    if len(arguments) != 2:
+        raise JobSetupError(
+            f"expected the two arguments SRC DST, got {len(arguments)} "
+            f"(usage: python -m {__package__}.{_program_name()} SRC DST [flags]; see --help)"
+        )
+    return Path(arguments[0]), Path(arguments[1])
+
+
+def check_folders(source: Path, destination: Path) -> list[Path]:
+    """The images under `source`, once the two folders are known to be usable."""
+    if not source.is_dir():
+        raise JobSetupError(f"{source}: SRC is not an existing folder")
+    resolved_source, resolved_destination = source.resolve(), destination.resolve()
+    if resolved_destination == resolved_source or resolved_source in resolved_destination.parents:
+        raise JobSetupError(f"{destination}: DST must not be SRC or inside SRC ({source})")
+    if resolved_destination in resolved_source.parents:
+        # Outputs for SRC/<rel> would land among the sources whenever <rel> starts with SRC's name.
+        raise JobSetupError(f"{destination}: DST must not contain SRC ({source})")
+    if destination.exists() and not destination.is_dir():
+        raise JobSetupError(f"{destination}: DST exists and is not a folder")
+    try:
+        return image_io.list_images(source)
+    except (FileNotFoundError, image_io.EmptySourceError) as error:
+        raise JobSetupError(str(error)) from error
+
+
+def output_path_for(file: Path, source: Path, destination: Path) -> Path:
+    """`SRC/<rel>` -> `DST/<rel>` with a .png suffix."""
+    return (destination / file.relative_to(source)).with_suffix(".png")
+
+
+def process_folder(source: Path, destination: Path, files: list[Path], job: FileJob) -> JobSummary:
+    """Run `job` on every file, writing outputs; never raises for a bad file."""
+    counters = Counter(dict.fromkeys(job.counter_names, 0))
+    summary = JobSummary(source, destination, len(files), counters)
+    first_source_of_output: dict[Path, Path] = {}
+    progress = tqdm(files, desc=_program_name(), unit="image", file=sys.stderr)
+    for index, file in enumerate(progress):
+        output = output_path_for(file, source, destination)
+        if output in first_source_of_output:
+            # a.jpg and a.png both map to a.png: keep the first rather than overwrite it.
+            first = first_source_of_output[output]
+            summary.skipped.append(f"{file}: same output {output} as {first}")
+            continue
+        first_source_of_output[output] = file
+        try:
+            result = job.process_file(file)
+        except image_io.UnreadableImageError as error:
+            summary.skipped.append(str(error))  # the message already names the file
+            continue
+        except SkipFile as error:
+            summary.skipped.append(f"{file}: {error}")
+            continue
+        except StopJob as error:
+            summary.stop_reason = str(error)
+            summary.not_processed = files[index:]
+            break
+        _write_result(result, output)
+        summary.written.append(output)
+        summary.counters.update(result.counters)
+    progress.close()
+    return summary
+
+
+def _write_result(result: FileResult, output: Path) -> None:
+    image_io.write_png(result.image, output)
+    for sidecar in result.sidecars:
+        shutil.copyfile(sidecar, output.with_suffix(sidecar.suffix))
+
+
+def format_summary(summary: JobSummary) -> str:
+    """The summary block: what was written, what was skipped and why, the job's counters."""
+    lines = [
+        f"Summary of {_program_name()}:",
+        f"  images found:   {summary.total} under {summary.source}",
+        f"  written:        {len(summary.written)} to {summary.destination}",
+        f"  skipped:        {len(summary.skipped)}",
+        *(f"    - {message}" for message in summary.skipped),
+    ]
+    if summary.stop_reason:
+        lines += [
+            f"  stopped early:  {summary.stop_reason}",
+            f"  not processed:  {len(summary.not_processed)}",
+            *(f"    - {file}" for file in summary.not_processed),
+        ]
+    # Insertion order: the job's declared counters first, then any others as they appeared.
+    lines += [f"  {name}: {count}" for name, count in summary.counters.items()]
+    return "\n".join(lines)

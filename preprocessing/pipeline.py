@@ -1,0 +1,289 @@
+"""The input pipeline every model uses: a source spec -> batches in [-1, 1].
+
+    decode -> RGB -> crop -> resize -> cache (uint8) -> shuffle -> batch
+           -> augment -> (x - 127.5) / 127.5 -> prefetch
+
+Per-image work up to the cache runs once; everything after it is batched, so
+epochs read from the cache cost little more than a copy. Landmarks and masks
+follow the image through every geometric step.
+"""
+from __future__ import annotations
+
+import math
+
+import tensorflow as tf
+
+from preprocessing.sources import load_source
+
+CROPS = ("none", "center", "bbox")
+AUGMENTATIONS = ("flip", "rotate", "shift", "random_crop")
+# The report loads Cartoon Set images at 83x83 and centre-crops 64x64 to drop the white border.
+REPORT_CENTER_CROP_FRACTION = 64 / 83
+# After a horizontal flip the image-left eye is the former right one (CelebA order).
+FLIPPED_LANDMARK_ORDER = [1, 0, 2, 4, 3]
+WHITE = 255
+
+
+def load_domain(
+    spec: str,
+    *,
+    image_size: int = 64,
+    batch_size: int = 16,
+    crop: str = "none",
+    center_crop_fraction: float = REPORT_CENTER_CROP_FRACTION,
+    bbox_margin: float = 0.05,
+    augment=(),
+    load_size: int | None = None,
+    max_rotation_degrees: float = 10.0,
+    max_shift_fraction: float = 0.05,
+    normalize: bool = True,
+    shuffle: bool = True,
+    shuffle_buffer: int = 4096,
+    cache: bool | str = True,
+    repeat: bool = True,
+    drop_remainder: bool = True,
+    seed: int = 0,
+    with_metadata: bool = False,
+    tfds_data_dir: str | None = None,
+) -> tf.data.Dataset:
+    """Batches of float32 images `[B, image_size, image_size, 3]` from a source spec.
+
+    Args:
+      spec: a source spec (see `preprocessing.sources`), e.g. "synthetic:cartoon".
+      crop: "none" (resize as is), "center" (centred square of
+        `center_crop_fraction` of the short side: the report's 83 -> 64 crop) or
+        "bbox" (square around the non-white pixels, grown by `bbox_margin`).
+      augment: names from AUGMENTATIONS (a list or a comma-separated string):
+        "flip" (horizontal), "rotate" (up to +-max_rotation_degrees), "shift" (up
+        to +-max_shift_fraction of the side), "random_crop" (resize to
+        `load_size`, then a random image_size window: CycleGAN's 286 -> 256).
+      normalize: map to [-1, 1]; False keeps [0, 255] (the report's experiment 1).
+      cache: True (memory), a file path prefix, or False. Endless sources are
+        never cached.
+      with_metadata: yield dicts with "image" and whatever the source knows
+        ("attributes", "landmarks" as output-pixel (x, y), "mask") instead of
+        bare image batches.
+    """
+    augment = _parse_augmentations(augment)
+    if crop not in CROPS:
+        raise ValueError(f"crop={crop!r}: expected one of {CROPS}")
+    stored_size = load_size or image_size
+    if "random_crop" in augment and stored_size <= image_size:
+        raise ValueError(
+            f"random_crop needs load_size > image_size, got load_size={load_size}, image_size={image_size}"
+        )
+    source = load_source(
+        spec, image_size=stored_size, seed=seed, shuffle_files=shuffle, tfds_data_dir=tfds_data_dir
+    )
+    dataset = source.dataset
+    if not with_metadata:
+        dataset = dataset.map(lambda record: {"image": record["image"]})
+
+    def crop_and_resize(record):
+        return _crop_and_resize(record, crop, center_crop_fraction, bbox_margin, stored_size)
+
+    dataset = dataset.map(crop_and_resize, num_parallel_calls=tf.data.AUTOTUNE)
+    if cache and source.num_records is not None:
+        dataset = dataset.cache() if cache is True else dataset.cache(str(cache))
+    if shuffle:
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        dataset = dataset.repeat()
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+
+    def finish(index, batch):
+        augmentation_seed = tf.stack([tf.cast(seed, tf.int64), index])
+        batch = _augment_batch(
+            batch, augment, image_size, augmentation_seed, max_rotation_degrees, max_shift_fraction
+        )
+        batch["image"] = _to_float(batch["image"], normalize)
+        return batch if with_metadata else batch["image"]
+
+    dataset = dataset.enumerate().map(finish, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def unpaired(domain_a: tf.data.Dataset, domain_b: tf.data.Dataset) -> tf.data.Dataset:
+    """Zip two batched domains of different sizes into `(a, b)` pairs.
+
+    Finite domains: one pass over the longer, repeating the shorter. An endless
+    domain is zipped with the other one repeated.
+    """
+    size_a, size_b = int(domain_a.cardinality()), int(domain_b.cardinality())
+    if size_a == tf.data.INFINITE_CARDINALITY or size_b == tf.data.INFINITE_CARDINALITY:
+        return tf.data.Dataset.zip((domain_a.repeat(), domain_b.repeat()))
+    if size_a == 0 or size_b == 0:
+        raise ValueError("unpaired: one of the domains yields no batch (fewer images than batch_size?)")
+    if size_a >= size_b:
+        return tf.data.Dataset.zip((domain_a, domain_b.repeat()))
+    return tf.data.Dataset.zip((domain_a.repeat(), domain_b))
+
+
+def normalize_images(images: tf.Tensor) -> tf.Tensor:
+    """The report's normalisation: `(image - 127.5) / 127.5`, float32 in [-1, 1]."""
+    return (tf.cast(images, tf.float32) - 127.5) / 127.5
+
+
+def _to_float(images: tf.Tensor, normalize: bool) -> tf.Tensor:
+    return normalize_images(images) if normalize else tf.cast(images, tf.float32)
+
+
+def _parse_augmentations(augment) -> tuple[str, ...]:
+    names = tuple(a.strip() for a in augment.split(",") if a.strip()) if isinstance(augment, str) else tuple(augment)
+    unknown = [name for name in names if name not in AUGMENTATIONS]
+    if unknown:
+        raise ValueError(f"augment: unknown {unknown}; expected names from {AUGMENTATIONS}")
+    return names
+
+
+# --- crop and resize (per image, before the cache) -------------------------------------------
+
+
+def _center_square(image: tf.Tensor, fraction: float):
+    height, width = tf.shape(image)[0], tf.shape(image)[1]
+    side = tf.maximum(1, tf.cast(tf.round(fraction * tf.cast(tf.minimum(height, width), tf.float32)), tf.int32))
+    return (height - side) // 2, (width - side) // 2, side
+
+
+def _foreground_square(image: tf.Tensor, margin: float, threshold: int = 16):
+    """Square box around the pixels that are not near-white, grown by `margin` per side."""
+    height, width = tf.shape(image)[0], tf.shape(image)[1]
+    foreground = tf.reduce_any(image < WHITE - threshold, axis=-1)
+    rows, cols = tf.reduce_any(foreground, axis=1), tf.reduce_any(foreground, axis=0)
+    has_foreground = tf.reduce_any(rows)
+    top = tf.cast(tf.argmax(tf.cast(rows, tf.int32)), tf.int32)
+    bottom = height - tf.cast(tf.argmax(tf.cast(tf.reverse(rows, [0]), tf.int32)), tf.int32)
+    left = tf.cast(tf.argmax(tf.cast(cols, tf.int32)), tf.int32)
+    right = width - tf.cast(tf.argmax(tf.cast(tf.reverse(cols, [0]), tf.int32)), tf.int32)
+    extent = tf.cast(tf.maximum(bottom - top, right - left), tf.float32)
+    side = tf.maximum(1, tf.cast(tf.round(extent * (1 + 2 * margin)), tf.int32))
+    box = ((top + bottom - side) // 2, (left + right - side) // 2, side)
+    whole = (0, 0, tf.maximum(height, width))
+    return tuple(tf.where(has_foreground, b, w) for b, w in zip(box, whole))
+
+
+def _square_window(tensor: tf.Tensor, top, left, side, fill) -> tf.Tensor:
+    """`tensor[top:top+side, left:left+side]`, padding with `fill` where it leaves the image."""
+    height, width = tf.shape(tensor)[0], tf.shape(tensor)[1]
+    pad_top, pad_left = tf.maximum(0, -top), tf.maximum(0, -left)
+    pad_bottom = tf.maximum(0, top + side - height)
+    pad_right = tf.maximum(0, left + side - width)
+    padded = tf.pad(tensor, [[pad_top, pad_bottom], [pad_left, pad_right], [0, 0]], constant_values=fill)
+    return padded[top + pad_top : top + pad_top + side, left + pad_left : left + pad_left + side]
+
+
+def _resize_uint8(image: tf.Tensor, size: int) -> tf.Tensor:
+    """Area averaging to shrink (fast and alias-free), bilinear to enlarge."""
+    shrinking = tf.reduce_min(tf.shape(image)[:2]) >= size
+    resized = tf.cond(
+        shrinking,
+        lambda: tf.image.resize(image, [size, size], method="area"),
+        lambda: tf.image.resize(image, [size, size], method="bilinear"),
+    )
+    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+
+
+def _resize_mask(mask: tf.Tensor, size: int) -> tf.Tensor:
+    return tf.cast(tf.image.resize(mask, [size, size], method="nearest"), tf.uint8)
+
+
+def _crop_and_resize(record: dict, crop: str, fraction: float, margin: float, size: int) -> dict:
+    record = dict(record)
+    image = record["image"]
+    height, width = tf.shape(image)[0], tf.shape(image)[1]
+    if crop == "center":
+        top, left, side = _center_square(image, fraction)
+    elif crop == "bbox":
+        top, left, side = _foreground_square(image, margin)
+    if crop == "none":
+        record["image"] = _resize_uint8(image, size)
+        scale_x = size / tf.cast(width, tf.float32)
+        scale_y = size / tf.cast(height, tf.float32)
+        offset = tf.zeros([2])
+    else:
+        record["image"] = _resize_uint8(_square_window(image, top, left, side, WHITE), size)
+        scale_x = scale_y = size / tf.cast(side, tf.float32)
+        offset = tf.cast(tf.stack([left, top]), tf.float32)
+    if "mask" in record:
+        mask = record["mask"]
+        if crop != "none":
+            mask = _square_window(mask, top, left, side, 0)
+        record["mask"] = _resize_mask(mask, size)
+    if "landmarks" in record:
+        # Pixel-centre coordinates: index i covers [i, i + 1), so scale the centres.
+        record["landmarks"] = (record["landmarks"] - offset + 0.5) * tf.stack([scale_x, scale_y]) - 0.5
+    return record
+
+
+# --- batched augmentation (after the cache) --------------------------------------------------
+
+
+def _augment_batch(batch, augment, image_size, seed, max_rotation_degrees, max_shift_fraction):
+    """One random affine map per image (crop window, flip, rotation, shift), applied once."""
+    stored_size = batch["image"].shape[1]
+    if not augment and stored_size == image_size:
+        return batch
+    batch = dict(batch)
+    count = tf.shape(batch["image"])[0]
+    seeds = tf.random.experimental.stateless_split(seed, 5)
+
+    def uniform(index, low, high):
+        return tf.random.stateless_uniform([count], seeds[index], low, high)
+
+    flip = uniform(0, 0.0, 1.0) < 0.5 if "flip" in augment else tf.zeros([count], tf.bool)
+    max_angle = math.radians(max_rotation_degrees) if "rotate" in augment else 0.0
+    angle = uniform(1, -max_angle, max_angle)
+    max_shift = max_shift_fraction * image_size if "shift" in augment else 0.0
+    shift = tf.stack([uniform(2, -max_shift, max_shift), uniform(3, -max_shift, max_shift)], axis=1)
+    slack = float(stored_size - image_size)
+    if "random_crop" in augment:
+        # Integer window offsets, as a crop would take.
+        window = tf.floor(tf.random.stateless_uniform([count, 2], seeds[4], 0.0, slack + 1))
+    else:
+        window = tf.fill([count, 2], slack / 2)
+    matrix, translation = _output_to_input_affine(flip, angle, shift, window, image_size)
+    batch["image"] = _warp(batch["image"], matrix, translation, image_size, "BILINEAR", "NEAREST")
+    if "mask" in batch:
+        batch["mask"] = _warp(batch["mask"], matrix, translation, image_size, "NEAREST", "CONSTANT")
+    if "landmarks" in batch:
+        batch["landmarks"] = _landmarks_to_output(batch["landmarks"], matrix, translation, flip)
+    return batch
+
+
+def _output_to_input_affine(flip, angle, shift, window, image_size):
+    """`input = matrix @ output + translation`, per image, in pixel-index coordinates.
+
+    An output pixel is flipped about the centre, rotated about it, then placed at
+    the centre of the crop window in the stored image, moved by `shift`.
+    """
+    centre = (image_size - 1) / 2.0
+    mirror = tf.where(flip, -1.0, 1.0)
+    cos, sin = tf.cos(angle), tf.sin(angle)
+    matrix = tf.stack(
+        [tf.stack([cos * mirror, -sin], axis=1), tf.stack([sin * mirror, cos], axis=1)], axis=1
+    )
+    translation = window + centre + shift - tf.linalg.matvec(matrix, tf.fill(tf.shape(shift), centre))
+    return matrix, translation
+
+
+def _warp(images, matrix, translation, image_size, interpolation, fill_mode):
+    transforms = tf.concat(
+        [matrix[:, 0, :], translation[:, :1], matrix[:, 1, :], translation[:, 1:], tf.zeros_like(translation)],
+        axis=1,
+    )
+    warped = tf.raw_ops.ImageProjectiveTransformV3(
+        images=tf.cast(images, tf.float32),
+        transforms=transforms,
+        output_shape=[image_size, image_size],
+        fill_value=0.0,
+        interpolation=interpolation,
+        fill_mode=fill_mode,
+    )
+    return tf.cast(tf.clip_by_value(tf.round(warped), 0, 255), images.dtype)
+
+
+def _landmarks_to_output(landmarks, matrix, translation, flip):
+    """Invert the output->input map for each point, then rename the points a flip swapped."""
+    inverse = tf.linalg.inv(matrix)
+    moved = tf.einsum("bij,bpj->bpi", inverse, landmarks - translation[:, None, :])
+    return tf.where(flip[:, None, None], tf.gather(moved, FLIPPED_LANDMARK_ORDER, axis=1), moved)
