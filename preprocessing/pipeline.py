@@ -287,3 +287,13 @@ def _landmarks_to_output(landmarks, matrix, translation, flip):
     inverse = tf.linalg.inv(matrix)
     moved = tf.einsum("bij,bpj->bpi", inverse, landmarks - translation[:, None, :])
     return tf.where(flip[:, None, None], tf.gather(moved, FLIPPED_LANDMARK_ORDER, axis=1), moved)
+
+
+def prepare_image(image, image_size: int, crop: str = "none", center_crop_fraction: float = REPORT_CENTER_CROP_FRACTION,
+                  bbox_margin: float = 0.05) -> tf.Tensor:
+    """One HxWx3 uint8 image -> `[image_size, image_size, 3]` float32 in [-1, 1], cropped as `load_domain` does."""
+    if crop not in CROPS:
+        raise ValueError(f"crop={crop!r}: expected one of {CROPS}")
+    record = _crop_and_resize({"image": tf.convert_to_tensor(image, tf.uint8)}, crop, center_crop_fraction,
+                              bbox_margin, image_size)
+    return normalize_images(record["image"])

@@ -1,0 +1,58 @@
+"""Command-line flags that pick and prepare a model's data domains, shared by every `*.train` CLI.
+
+    data_flags.define_domain_flags({"face": ("synthetic:photo", "the face (photo) domain")})
+    ...
+    faces = data_flags.load_domain_from_config(config, "face", image_size=64)
+
+defines `--face_source`, `--face_crop`, `--face_augment` (and `--tfds_data_dir`
+once) and loads the domain they describe.
+"""
+from __future__ import annotations
+
+from absl import flags
+
+from preprocessing.pipeline import AUGMENTATIONS, CROPS, load_domain
+from preprocessing.sources import SPEC_HELP
+
+TFDS_DATA_DIR = "tfds_data_dir"
+
+
+def domain_flag_names(domain: str) -> list[str]:
+    return [f"{domain}_source", f"{domain}_crop", f"{domain}_augment"]
+
+
+def define_domain_flags(domains: dict, flag_values: flags.FlagValues = flags.FLAGS) -> list[str]:
+    """`domains`: {name: (default source spec, description)}; returns every flag name defined."""
+    for domain, (default_source, description) in domains.items():
+        source, crop, augment = domain_flag_names(domain)
+        flags.DEFINE_string(source, default_source, f"Source of {description}: {SPEC_HELP}.",
+                            flag_values=flag_values)
+        flags.DEFINE_enum(
+            crop, "none", CROPS,
+            f"Crop of {description} before resizing: none; center (the report's 83->64 centre crop, "
+            "for Cartoon Set images); bbox (a square around the non-white pixels).",
+            flag_values=flag_values,
+        )  # fmt: skip
+        flags.DEFINE_string(
+            augment, "",
+            f"Augmentations of {description}, comma-separated from {', '.join(AUGMENTATIONS)} "
+            "(rotate/shift fight the non-frontal-face failure the report describes).",
+            flag_values=flag_values,
+        )  # fmt: skip
+    flags.DEFINE_string(
+        TFDS_DATA_DIR, None,
+        "Where TensorFlow Datasets keeps prepared data (default ~/tensorflow_datasets); "
+        "point it at a copied directory on machines without network access.",
+        flag_values=flag_values,
+    )  # fmt: skip
+    return [name for domain in domains for name in domain_flag_names(domain)] + [TFDS_DATA_DIR]
+
+
+def load_domain_from_config(config: dict, domain: str, image_size: int, seed_offset: int = 0, **kwargs):
+    """The batched, endless domain the config's `<domain>_*` flags describe."""
+    source, crop, augment = domain_flag_names(domain)
+    return load_domain(
+        config[source], image_size=image_size, batch_size=config["batch_size"], crop=config[crop],
+        augment=config[augment], seed=config["seed"] + seed_offset, tfds_data_dir=config[TFDS_DATA_DIR],
+        **kwargs,
+    )  # fmt: skip

@@ -1,0 +1,74 @@
+"""Common flags -> config -> setup_run: the run directory and its config.json."""
+from __future__ import annotations
+
+import json
+import re
+
+import keras
+import pytest
+from absl import flags as absl_flags
+
+from tests.training.conftest import toy_config
+from training import flags, run
+
+
+def test_config_holds_every_common_flag_with_the_model_defaults_and_its_own_flags():
+    values = absl_flags.FlagValues()
+    flags.define_common_flags(values, batch_size=16, learning_rate=2e-4, beta_1=0.5, jit_compile=True)
+    absl_flags.DEFINE_float("gan_weight", 1.0, "ω_gan.", flag_values=values)
+    values(["train", "--epochs=7", "--lr_schedule=linear_decay", "--gan_weight=2"])
+
+    config = flags.config_from_flags("xgan", ["gan_weight"], flag_values=values)
+
+    assert set(config) == {"model", "gan_weight", *flags.COMMON_FLAG_NAMES}
+    assert config["model"] == "xgan"
+    model_defaults = (config["batch_size"], config["learning_rate"], config["beta_1"], config["jit_compile"])
+    assert model_defaults == (16, 2e-4, 0.5, True)
+    assert (config["epochs"], config["lr_schedule"], config["gan_weight"]) == (7, "linear_decay", 2.0)
+    assert config["decay_start_epoch"] == 3  # default: half of --epochs
+    assert all(values[name].help for name in flags.COMMON_FLAG_NAMES)
+
+
+def test_a_default_for_an_unknown_flag_is_rejected():
+    with pytest.raises(TypeError, match="no common flag named batchsize"):
+        flags.define_common_flags(absl_flags.FlagValues(), batchsize=16)
+
+
+def test_setup_run_writes_the_resolved_config_and_applies_the_policy(tmp_path):
+    config = toy_config(tmp_path / "run", mixed_precision="mixed_bfloat16", seed=7)
+
+    current = run.setup_run("toy_gan", config)
+
+    written = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert current.run_dir == (tmp_path / "run").resolve()
+    assert written == current.config
+    assert written["run_dir"] == str(current.run_dir)
+    assert (written["strategy"], written["num_replicas"], written["seed"]) == ("default", 1, 7)
+    assert written["versions"]["keras"] == keras.__version__
+    assert keras.config.dtype_policy().name == "mixed_bfloat16"
+
+
+def test_rerunning_with_the_same_run_dir_reuses_it(tmp_path):
+    first = run.setup_run("toy_gan", toy_config(tmp_path / "run"))
+    (first.run_dir / "backup").mkdir()
+
+    second = run.setup_run("toy_gan", toy_config(tmp_path / "run", epochs=5))
+
+    assert second.run_dir == first.run_dir
+    assert (second.run_dir / "backup").is_dir()
+    assert json.loads((second.run_dir / "config.json").read_text())["epochs"] == 5
+
+
+def test_the_default_run_dir_is_runs_model_timestamp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    current = run.setup_run("toy_gan", toy_config(""))
+
+    relative = current.run_dir.relative_to(tmp_path.resolve()).as_posix()
+    assert re.fullmatch(r"runs/toy_gan/\d{8}-\d{6}", relative)
+
+
+def test_the_tpu_strategy_without_a_tpu_says_so(monkeypatch):
+    monkeypatch.delenv("TPU_NAME", raising=False)
+    with pytest.raises(RuntimeError, match="--strategy=tpu found no TPU"):
+        run.make_strategy("tpu")

@@ -1,0 +1,44 @@
+"""Kill a training process mid-epoch, rerun it with the same --run_dir: it continues at the backed-up step."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.training.conftest import event_files, read_events
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def toy_train(run_dir, *flags) -> subprocess.CompletedProcess:
+    """`python -m tests.training.toy_train`: 3 epochs x 3 steps, batch scalars every step, backups every 2 steps."""
+    return subprocess.run(
+        [sys.executable, "-m", "tests.training.toy_train", f"--run_dir={run_dir}", "--checkpoint_every_n_steps=2",
+         *flags],  # fmt: skip
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_a_killed_run_resumes_at_the_backed_up_step_and_finishes_the_total(tmp_path):
+    run_dir = tmp_path / "run"
+    killed = toy_train(run_dir, "--kill_after_steps=5")  # backups after steps 2, 3 (epoch end) and 4
+    metadata = json.loads((run_dir / "backup" / "training_metadata.json").read_text())
+    files_of_killed_run = set(event_files(run_dir / "tensorboard" / "train"))
+
+    resumed = toy_train(run_dir)
+
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    assert metadata == {"epoch": 1, "completed_steps": 4, "steps_per_epoch": 3}
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    report = json.loads(resumed.stdout.strip().splitlines()[-1])
+    assert report == {
+        "iterations_at_start": {"g_optimizer": 4, "d_optimizer": 4},  # restored, not restarted at 0
+        "steps_run": 5,  # the 2 steps epoch 2 lacked, then epoch 3: 9 in all
+        "iterations_at_end": 9,
+    }
+    new_files = set(event_files(run_dir / "tensorboard" / "train")) - files_of_killed_run
+    assert sorted(read_events(new_files)["batch_d_loss"]) == [5, 6, 7, 8, 9]
+    assert json.loads((run_dir / "history.json").read_text())["epoch"] == [1, 2, 3]
+    assert sorted(path.name for path in (run_dir / "grids").iterdir()) == [f"epoch_000{n}.png" for n in (1, 2, 3)]

@@ -1,0 +1,116 @@
+"""Learning-rate schedules against hand-computed values; optimizers built from the config."""
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from tests.training.conftest import toy_config
+from training.schedules import LinearDecayAfter, TriangularCyclic, make_learning_rate, make_optimizer
+
+STEPS_PER_EPOCH = 10
+
+
+def rates(schedule, steps) -> list:
+    return [float(schedule(step)) for step in steps]
+
+
+def test_constant_is_a_plain_float(tmp_path):
+    assert make_learning_rate(toy_config(tmp_path, learning_rate=3e-4), STEPS_PER_EPOCH) == 3e-4
+
+
+def test_linear_decay_is_constant_until_the_decay_epoch_then_linear_to_zero_at_the_end(tmp_path):
+    config = toy_config(tmp_path, lr_schedule="linear_decay", learning_rate=1e-3, epochs=4, decay_start_epoch=2)
+    schedule = make_learning_rate(config, STEPS_PER_EPOCH)  # constant for steps 0-20, zero at 40
+
+    assert rates(schedule, [0, 19, 20, 25, 30, 39, 40, 55]) == pytest.approx(
+        [1e-3, 1e-3, 1e-3, 0.75e-3, 0.5e-3, 0.05e-3, 0.0, 0.0], abs=1e-9
+    )
+
+
+def test_cyclic_is_a_triangle_between_the_minimum_and_the_learning_rate(tmp_path):
+    config = toy_config(
+        tmp_path, lr_schedule="cyclic", learning_rate=1e-3, min_learning_rate=1e-4, cyclic_period_epochs=2
+    )
+    schedule = make_learning_rate(config, STEPS_PER_EPOCH)  # period 20 steps, peak at 10
+
+    assert rates(schedule, [0, 5, 10, 15, 20, 23, 30]) == pytest.approx(
+        [1e-4, 5.5e-4, 1e-3, 5.5e-4, 1e-4, 1e-4 + 0.3 * 9e-4, 1e-3], abs=1e-9
+    )
+
+
+def test_cosine_decays_to_the_minimum_over_the_run(tmp_path):
+    config = toy_config(tmp_path, lr_schedule="cosine", learning_rate=1e-3, min_learning_rate=1e-4, epochs=4)
+    schedule = make_learning_rate(config, STEPS_PER_EPOCH)  # 40 steps
+
+    def expected(step):
+        return 1e-4 + 9e-4 * 0.5 * (1 + math.cos(math.pi * step / 40))
+
+    assert isinstance(schedule, keras.optimizers.schedules.CosineDecay)
+    assert rates(schedule, [0, 10, 20, 40]) == pytest.approx([expected(s) for s in (0, 10, 20, 40)], abs=1e-9)
+
+
+@pytest.mark.parametrize("schedule", [LinearDecayAfter(1e-3, 20, 40), TriangularCyclic(1e-4, 1e-3, 20)])
+def test_custom_schedules_serialise(schedule):
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(schedule))
+
+    assert type(restored) is type(schedule)
+    assert rates(restored, [0, 13, 25, 40]) == pytest.approx(rates(schedule, [0, 13, 25, 40]))
+
+
+def test_adam_takes_the_betas(tmp_path):
+    optimizer = make_optimizer(toy_config(tmp_path, beta_1=0.5, beta_2=0.99, learning_rate=2e-4), STEPS_PER_EPOCH)
+
+    assert type(optimizer) is keras.optimizers.Adam
+    assert (optimizer.beta_1, optimizer.beta_2) == (0.5, 0.99)
+    assert float(optimizer.learning_rate) == pytest.approx(2e-4)
+    assert optimizer.weight_decay is None
+
+
+@pytest.mark.parametrize(
+    "optimizer_name, expected_class", [("adam", keras.optimizers.AdamW), ("sgd", keras.optimizers.SGD)]
+)
+def test_weight_decay_shrinks_the_weights_by_lr_times_decay(tmp_path, optimizer_name, expected_class):
+    config = toy_config(tmp_path, optimizer=optimizer_name, weight_decay=0.1, learning_rate=1e-2, momentum=0.9)
+    optimizer = make_optimizer(config, STEPS_PER_EPOCH)
+    weight = keras.Variable(np.ones(3, "float32"))
+
+    optimizer.apply([keras.ops.zeros(3)], [weight])  # no gradient: only the decay moves the weight
+
+    assert type(optimizer) is expected_class
+    assert optimizer.weight_decay == pytest.approx(0.1)
+    np.testing.assert_allclose(weight.numpy(), 1 - 1e-2 * 0.1, rtol=1e-6)
+
+
+def test_sgd_takes_the_momentum(tmp_path):
+    optimizer = make_optimizer(toy_config(tmp_path, optimizer="sgd", momentum=0.8), STEPS_PER_EPOCH)
+
+    assert type(optimizer) is keras.optimizers.SGD
+    assert optimizer.momentum == 0.8
+    assert optimizer.weight_decay is None
+
+
+def test_mixed_float16_wraps_each_new_optimizer_in_loss_scaling(tmp_path):
+    keras.config.set_dtype_policy("mixed_float16")  # the float32_policy fixture restores float32
+    config = toy_config(tmp_path, beta_1=0.5)
+
+    g_optimizer, d_optimizer = make_optimizer(config, STEPS_PER_EPOCH), make_optimizer(config, STEPS_PER_EPOCH)
+
+    assert g_optimizer is not d_optimizer
+    for optimizer in (g_optimizer, d_optimizer):
+        assert type(optimizer) is keras.optimizers.LossScaleOptimizer
+        assert type(optimizer.inner_optimizer) is keras.optimizers.Adam
+        assert optimizer.inner_optimizer.beta_1 == 0.5
+    assert g_optimizer.inner_optimizer is not d_optimizer.inner_optimizer
+
+
+def test_the_optimizer_follows_its_schedule(tmp_path):
+    config = toy_config(tmp_path, lr_schedule="linear_decay", learning_rate=1e-3, epochs=4, decay_start_epoch=2)
+    optimizer = make_optimizer(config, STEPS_PER_EPOCH)
+    optimizer.build([keras.Variable(np.ones(1, "float32"))])
+
+    optimizer.iterations.assign(30)
+
+    assert float(optimizer.learning_rate) == pytest.approx(0.5e-3)

@@ -1,0 +1,102 @@
+"""A GAN small enough to train in milliseconds, following the `training` contract.
+
+Unpaired 8x8 translation: a one-convolution generator maps "source" images
+towards the "target" domain and a one-convolution discriminator tells real
+targets from translations, both with binary cross-entropy on logits.
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from training import gradients
+
+IMAGE_SHAPE = (8, 8, 3)
+
+
+def build_generator() -> keras.Model:
+    images = keras.Input(IMAGE_SHAPE, name="source")
+    translated = keras.layers.Conv2D(3, 3, padding="same", activation="tanh", dtype="float32", name="conv")(images)
+    return keras.Model(images, translated, name="generator")
+
+
+def build_discriminator() -> keras.Model:
+    images = keras.Input(IMAGE_SHAPE, name="image")
+    features = keras.layers.Conv2D(4, 3, strides=2, padding="same", name="conv")(images)
+    logits = keras.layers.Dense(1, dtype="float32", name="logit")(keras.layers.Flatten()(features))
+    return keras.Model(images, logits, name="discriminator")
+
+
+@keras.saving.register_keras_serializable(package="toy_gan")
+class ToyGAN(keras.Model):
+    """Trains on batches of `(source_images, target_images)`, float32 [B, 8, 8, 3] in [-1, 1]."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = build_generator()
+        self.discriminator = build_discriminator()
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss")}
+        self.bce = keras.losses.BinaryCrossentropy(from_logits=True)
+
+    def call(self, inputs, training=None):
+        return self.generator(inputs, training=training)
+
+    def compile(self, g_optimizer, d_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+        # Built now so a checkpoint restored before the first step has their variables to load into.
+        g_optimizer.build(self.generator.trainable_variables)
+        d_optimizer.build(self.discriminator.trainable_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def train_step(self, data):
+        sources, targets = data
+        translated = self.generator(sources, training=True)
+        with tf.GradientTape() as tape:
+            real_logits = self.discriminator(targets, training=True)
+            fake_logits = self.discriminator(translated, training=True)
+            d_loss = self.bce(tf.ones_like(real_logits), real_logits) + self.bce(
+                tf.zeros_like(fake_logits), fake_logits
+            )
+            scaled = gradients.scale_loss(self.d_optimizer, d_loss)
+        gradients.apply_gradients(tape, self.d_optimizer, scaled, self.discriminator.trainable_variables)
+
+        with tf.GradientTape() as tape:
+            fake_logits = self.discriminator(self.generator(sources, training=True), training=True)
+            g_loss = self.bce(tf.ones_like(fake_logits), fake_logits)
+            scaled = gradients.scale_loss(self.g_optimizer, g_loss)
+        gradients.apply_gradients(tape, self.g_optimizer, scaled, self.generator.trainable_variables)
+
+        self.trackers["d_loss"].update_state(d_loss)
+        self.trackers["g_loss"].update_state(g_loss)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def exportable_models(self) -> dict:
+        return {"source2target": self.generator}
+
+    def sample_grid(self, sources, targets) -> list:
+        return [("source", sources), ("source→target", self.generator(sources, training=False)), ("target", targets)]
+
+
+def toy_dataset(batch_size: int = 2, nan_from_step: int | None = None, seed: int = 0) -> tf.data.Dataset:
+    """A repeating dataset of `(sources, targets)` batches.
+
+    With `nan_from_step` (1-based), every batch from that training step on is NaN,
+    so the losses and the weights become NaN at exactly that step.
+    """
+    rng = np.random.default_rng(seed)
+    pairs = rng.uniform(-1, 1, (2, 4 * batch_size, *IMAGE_SHAPE)).astype("float32")
+    batches = tf.data.Dataset.from_tensor_slices((pairs[0], pairs[1])).batch(batch_size, drop_remainder=True).repeat()
+    if nan_from_step is None:
+        return batches
+    step_numbers = tf.data.Dataset.range(1, 2**62)
+
+    def poison(step, batch):
+        return tuple(tf.where(step >= nan_from_step, tf.fill(tf.shape(x), np.nan), x) for x in batch)
+
+    return tf.data.Dataset.zip(step_numbers, batches).map(poison)

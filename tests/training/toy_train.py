@@ -1,0 +1,67 @@
+"""`python -m tests.training.toy_train --run_dir=DIR`: the toy GAN trained the way a model's train.py trains.
+
+With `--kill_after_steps=N` the process kills itself (SIGKILL, as a preempted
+machine: no cleanup) after N steps. At the end it prints one JSON line saying
+where training started and how many steps this process ran.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import keras
+from absl import app
+from absl import flags as absl_flags
+
+from tests.training.toy_gan import ToyGAN, toy_dataset
+from training import fit, flags, run
+
+flags.define_common_flags(
+    epochs=3, steps_per_epoch=3, batch_size=2, learning_rate=1e-3, log_every_n_steps=1, num_grid_samples=2
+)
+absl_flags.DEFINE_integer("kill_after_steps", 0, "Kill this process after N training steps (0: never).")
+FLAGS = absl_flags.FLAGS
+
+
+class Probe(keras.callbacks.Callback):
+    """Records the optimizers' iterations when training (re)starts and the steps this process runs."""
+
+    def __init__(self, kill_after_steps: int):
+        super().__init__()
+        self.kill_after_steps = kill_after_steps
+        self.iterations_at_start = None
+        self.steps_run = 0
+
+    def on_train_begin(self, logs=None):
+        if self.iterations_at_start is None:  # fit() may call model.fit twice
+            self.iterations_at_start = {
+                "g_optimizer": int(self.model.g_optimizer.iterations.numpy()),
+                "d_optimizer": int(self.model.d_optimizer.iterations.numpy()),
+            }
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps_run += 1
+        if self.steps_run == self.kill_after_steps:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def main(argv):
+    del argv
+    config = flags.config_from_flags("toy_gan", ["kill_after_steps"])
+    current = run.setup_run("toy_gan", config)
+    dataset = toy_dataset(config["batch_size"])
+    model = fit.build_and_compile(current, config, ToyGAN)
+    probe = Probe(config["kill_after_steps"])
+    fixed_inputs = fit.take_fixed_inputs(dataset, config["num_grid_samples"])
+    fit.fit(model, dataset, current, config, fixed_inputs, extra_callbacks=[probe], verbose=0)
+    report = {
+        "iterations_at_start": probe.iterations_at_start,
+        "steps_run": probe.steps_run,
+        "iterations_at_end": int(model.g_optimizer.iterations.numpy()),
+    }
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,36 @@
+"""The training harness every model package shares.
+
+A model's `train.py` is thin:
+
+    from training import fit, flags, run
+
+    flags.define_common_flags(batch_size=16, learning_rate=2e-4, beta_1=0.5)   # + its own flags
+    config = flags.config_from_flags("xgan", ["gan_weight", ...])
+    current = run.setup_run("xgan", config)            # seeds, dtype policy, strategy, run dir, config.json
+    model = fit.build_and_compile(current, config, lambda: XGAN(...))
+    fit.fit(model, dataset, current, config, fit.take_fixed_inputs(dataset, config["num_grid_samples"]))
+
+Modules: `flags` (common CLI flags -> config dict), `run` (run setup),
+`schedules` (learning rates, optimizers), `gradients` (loss scaling and
+updates inside `train_step`), `callbacks` (backup/resume, NaN guard,
+TensorBoard, image grids, loss plot), `export` (generators as .keras), `fit`
+(the glue).
+
+The contract a model package's `keras.Model` follows:
+
+- `compile(g_optimizer, d_optimizer, **kwargs)` calls `super().compile(**kwargs)`
+  (the harness passes `optimizer=None` and `jit_compile`), stores one
+  optimizer per player as attributes, and builds each on the variables it
+  trains (`optimizer.build(variables)`), so a backup can restore their state.
+- Losses are tracked by `keras.metrics.Mean` trackers returned by the
+  `metrics` property; `train_step` returns `{name: tracker.result()}`. Every
+  value it returns is a loss: the NaN guard checks them all, TensorBoard and
+  losses.png show them all.
+- `model(x)`, with `x` the first element of a training batch (the batch itself
+  when it is not a tuple), builds the model; otherwise build it before `fit`.
+- `exportable_models() -> dict[str, keras.Model]`: the generators to export as
+  `<run_dir>/export/<name>.keras`.
+- `sample_grid(*fixed_inputs) -> list[tuple[str, images]]`: named rows of
+  images `[N, H, W, 3]` in [-1, 1] for the image grids, e.g.
+  `[("face", x), ("face2cartoon", y)]`.
+"""

@@ -1,0 +1,131 @@
+"""The glue a model's `train.py` calls: build and compile under the strategy, train, export.
+
+    run = setup_run("xgan", config)
+    model = build_and_compile(run, config, lambda: XGAN(...))
+    fit(model, dataset, run, config, take_fixed_inputs(dataset, config["num_grid_samples"]))
+"""
+from __future__ import annotations
+
+import keras
+from absl import logging
+
+from training.callbacks import (
+    ImageGridCallback,
+    LossPlotCallback,
+    ResumableBackup,
+    StopOnNonFiniteLoss,
+    TensorBoardLogger,
+    backed_up_steps,
+)
+from training.export import export_generators
+from training.run import Run
+from training.schedules import make_optimizer
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the message names it and the step."""
+
+
+def build_and_compile(run: Run, config: dict, build_model_fn) -> keras.Model:
+    """`build_model_fn()` compiled with one new optimizer per player, all under `run.strategy.scope()`."""
+    steps_per_epoch = config["steps_per_epoch"]
+    with run.strategy.scope():
+        model = build_model_fn()
+        model.compile(
+            g_optimizer=make_optimizer(config, steps_per_epoch, name="g_optimizer"),
+            d_optimizer=make_optimizer(config, steps_per_epoch, name="d_optimizer"),
+            # Otherwise Keras creates a default RMSprop that nothing steps but every backup would carry.
+            optimizer=None,
+            jit_compile=config["jit_compile"],
+        )
+    return model
+
+
+def take_fixed_inputs(dataset, count: int) -> tuple:
+    """The first `count` examples of a batched dataset as NumPy arrays: the columns of every image grid.
+
+    A dataset of `(faces, cartoons)` batches gives `(faces[:count], cartoons[:count])`.
+    """
+    batch = next(iter(dataset.unbatch().take(count).batch(count)))
+    parts = batch if isinstance(batch, tuple) else (batch,)
+    return tuple(keras.tree.map_structure(keras.ops.convert_to_numpy, part) for part in parts)
+
+
+def fit(model: keras.Model, dataset, run: Run, config: dict, fixed_inputs, extra_callbacks=(), verbose="auto") -> dict:
+    """Trains `model` for `config["epochs"]` x `config["steps_per_epoch"]` steps, resuming from `run`'s backup.
+
+    `dataset` yields batches endlessly; `model.fit` distributes it under the
+    strategy. Writes TensorBoard logs, image grids of `model.sample_grid(*fixed_inputs)`,
+    history.json and losses.png, backs up the training state, and exports the
+    generators. Returns the run's history ({"epoch": [...], "<loss>": [...]}),
+    including epochs of the runs it resumes (an epoch finished after a resume
+    reports the means of its remaining steps). Raises `TrainingDiverged` when a
+    loss turns NaN or infinite.
+    """
+    steps_per_epoch, epochs = config["steps_per_epoch"], config["epochs"]
+    _build_from_dataset(model, dataset, run)
+    backup = ResumableBackup(run.backup_dir, steps_per_epoch, config["checkpoint_every_n_steps"])
+    guard = StopOnNonFiniteLoss(backup)
+    loss_plot = LossPlotCallback(run.run_dir)
+    callbacks = [
+        backup,  # first: it restores the state and counts the steps the others report
+        guard,
+        TensorBoardLogger(run.tensorboard_dir, config["log_every_n_steps"], backup),
+        ImageGridCallback(fixed_inputs, run.run_dir, config["image_every_n_epochs"]),
+        loss_plot,
+        *extra_callbacks,
+    ]
+
+    done_steps = backed_up_steps(run.backup_dir, steps_per_epoch)
+    done_epochs, done_steps_in_epoch = divmod(done_steps, steps_per_epoch)
+    if done_steps:
+        logging.info(
+            "Resuming after step %d (%d of %d steps into epoch %d).",
+            done_steps, done_steps_in_epoch, steps_per_epoch, done_epochs + 1,
+        )  # fmt: skip
+    if done_steps_in_epoch and done_epochs < epochs:
+        # Keras restarts the saved epoch from its first step; finish it with the steps it lacks instead.
+        model.fit(
+            dataset, initial_epoch=done_epochs, epochs=done_epochs + 1,
+            steps_per_epoch=steps_per_epoch - done_steps_in_epoch, callbacks=callbacks, verbose=verbose, shuffle=False,
+        )  # fmt: skip
+        done_epochs += 1
+    if guard.message is None:  # the interrupted epoch may have diverged
+        # Also when no epoch is left: its restore loads the finished state to export.
+        model.fit(
+            dataset, initial_epoch=done_epochs, epochs=epochs, steps_per_epoch=steps_per_epoch,
+            callbacks=callbacks, verbose=verbose, shuffle=False,
+        )  # fmt: skip
+    if guard.message is not None:
+        raise TrainingDiverged(guard.message)
+
+    exported = export_generators(model, run.run_dir)
+    _print_outputs(run, exported)
+    return loss_plot.history()
+
+
+def _build_from_dataset(model: keras.Model, dataset, run: Run) -> None:
+    """Builds the model as Keras would: by calling it on the first element of a batch.
+
+    The backup can only be restored into a built model, and Keras builds a
+    subclassed model before the callbacks start only under a non-default strategy.
+    """
+    if model.built:
+        return
+    spec = dataset.element_spec
+    inputs = spec[0] if isinstance(spec, (tuple, list)) else spec
+    with run.strategy.scope():
+        model(keras.tree.map_structure(lambda tensor: keras.KerasTensor(tensor.shape, tensor.dtype.name), inputs))
+
+
+def _print_outputs(run: Run, exported: dict) -> None:
+    lines = [
+        f"Outputs of the run in {run.run_dir}:",
+        f"  config          {run.run_dir / 'config.json'}",
+        f"  TensorBoard     tensorboard --logdir {run.tensorboard_dir}",
+        f"  image grids     {run.grids_dir}/",
+        f"  losses          {run.run_dir / 'losses.png'}, {run.run_dir / 'history.json'}",
+        f"  training state  {run.backup_dir}/ (rerun with --run_dir={run.run_dir} to resume or extend it)",
+        *(f"  generator       {path}" for path in exported.values()),
+    ]
+    print("\n".join(lines), flush=True)
