@@ -1,0 +1,38 @@
+"""Loss -> gradients -> update, done the same way by every model package.
+
+A GAN keeps one optimiser per player, so Keras's own loss scaling (which only
+wraps `model.optimizer`) does not apply. Each `train_step` does, per player:
+
+    with tf.GradientTape() as tape:
+        loss = ...                                    # mean over this replica's batch
+        scaled = gradients.scale_loss(optimizer, loss)
+    gradients.apply_gradients(tape, optimizer, scaled, variables)
+
+which is correct on one device or many, in float32 or mixed precision.
+"""
+from __future__ import annotations
+
+import tensorflow as tf
+
+
+def scale_loss(optimizer, loss):
+    """What to differentiate instead of `loss`; call it inside the tape.
+
+    - Divides by the number of replicas: `optimizer.apply` sums the replicas'
+      gradients, so each replica contributes its share of the global-batch mean
+      (as Keras's built-in `train_step` does).
+    - Multiplies by the loss scale when `optimizer` is a
+      `keras.optimizers.LossScaleOptimizer` (mixed_float16), so small float16
+      gradients do not underflow; its `apply` divides the scale back out and
+      skips the step if a gradient is not finite.
+    """
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    if replicas > 1:
+        loss = loss / tf.cast(replicas, loss.dtype)
+    return optimizer.scale_loss(loss)
+
+
+def apply_gradients(tape, optimizer, scaled_loss, variables):
+    """Outside the tape: gradients of `scaled_loss` (from `scale_loss`) -> `optimizer.apply`."""
+    gradients = tape.gradient(scaled_loss, variables)
+    optimizer.apply(gradients, variables)
