@@ -1,0 +1,363 @@
+"""xgan.model.XGAN: training steps, precision, distribution, export and serialisation."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from xgan import losses
+from xgan.model import XGAN
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TRACKED = ["Discriminator_loss", "Generator_loss", "autoencoder_loss", "domain_adversarial_loss",
+           "semantic_loss", "gan_loss"]  # fmt: skip
+
+
+def smooth_images(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Low-frequency random images in [-1, 1]: learnable by an auto-encoder within a few steps."""
+    coarse = rng.uniform(-1.0, 1.0, (n, 4, 4, 3)).astype(np.float32)
+    return np.clip(tf.image.resize(coarse, (64, 64), method="bilinear").numpy(), -1.0, 1.0)
+
+
+@pytest.fixture(scope="module")
+def batch() -> tuple[np.ndarray, np.ndarray]:
+    """(faces, cartoons), 2 of each."""
+    rng = np.random.default_rng(7)
+    return smooth_images(rng, 2), smooth_images(rng, 2)
+
+
+def adam() -> keras.optimizers.Optimizer:
+    return keras.optimizers.Adam(1e-3, beta_1=0.5)
+
+
+def values(variables) -> list[np.ndarray]:
+    return [keras.ops.convert_to_numpy(variable) for variable in variables]
+
+
+def changed(before: list[np.ndarray], variables) -> list[bool]:
+    return [not np.array_equal(old, new) for old, new in zip(before, values(variables))]
+
+
+def tiny_teacher() -> keras.Model:
+    return keras.Sequential(
+        [
+            keras.Input((64, 64, 3)),
+            keras.layers.Conv2D(4, 8, strides=8),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(1024),
+        ],
+        name="tiny_teacher",
+    )
+
+
+def test_variables_are_split_between_the_two_players():
+    model = XGAN(discriminate="both")
+    generator = {id(v) for v in model.generator_variables}
+    discriminator = {id(v) for v in model.discriminator_variables}
+    assert not generator & discriminator
+    assert generator | discriminator == {id(v) for v in model.trainable_variables}
+    classifier = {id(v) for v in model.domain_classifier.trainable_variables}
+    assert classifier and classifier <= generator  # c_dann trains with the generator, through gradient reversal
+
+
+def test_encoding_touches_only_its_domain_and_the_shared_variables(batch):
+    model = XGAN()
+    faces, _ = batch
+    with tf.GradientTape() as tape:
+        model.encode(faces, "face")
+    used = {id(v) for v in tape.watched_variables()}  # the tf.Variables behind the Keras variables
+    expected = model.private_encoders["face"].trainable_variables + model.shared_encoder.trainable_variables
+    assert used == {id(v.value) for v in expected}
+
+
+def test_one_train_step_updates_every_trainable_variable(batch):
+    model = XGAN(discriminate="both")
+    model.compile(g_optimizer=adam(), d_optimizer=adam())
+    generator_before = values(model.generator_variables)
+    discriminator_before = values(model.discriminator_variables)
+
+    logs = model.train_step(batch)
+
+    assert sorted(logs) == sorted(TRACKED)
+    assert all(np.isfinite(float(value)) for value in logs.values())
+    unchanged = [
+        variable.path
+        for variable, moved in zip(model.generator_variables, changed(generator_before, model.generator_variables))
+        if not moved
+    ] + [
+        variable.path
+        for variable, moved in zip(
+            model.discriminator_variables, changed(discriminator_before, model.discriminator_variables)
+        )
+        if not moved
+    ]
+    assert not unchanged
+    assert {network.name for network in model.discriminators.values()} == {"face_discriminator",
+                                                                            "cartoon_discriminator"}  # fmt: skip
+
+
+def test_autoencoder_loss_falls_on_a_fixed_batch():
+    """The whole train_step runs; only ω_rec is non-zero so the drop is the auto-encoders' own learning."""
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    faces, cartoons = smooth_images(rng, 4), smooth_images(rng, 4)
+    model = XGAN(domain_adversarial_weight=0.0, semantic_weight=0.0, gan_weight=0.0)
+    model.compile(g_optimizer=adam(), d_optimizer=adam())
+
+    history = model.fit(tf.data.Dataset.from_tensors((faces, cartoons)).repeat(), epochs=12, steps_per_epoch=1,
+                        shuffle=False, verbose=0).history  # fmt: skip
+
+    autoencoder = np.array(history["autoencoder_loss"])
+    assert np.mean(autoencoder[-5:]) < 0.3 * autoencoder[0], autoencoder
+    np.testing.assert_allclose(history["Generator_loss"], autoencoder, rtol=1e-6)
+
+
+def test_generator_loss_is_the_weighted_sum_of_the_paper_terms(batch):
+    weights = dict(reconstruction_weight=1.5, domain_adversarial_weight=0.5, semantic_weight=2.0, gan_weight=0.25,
+                   teacher_weight=3.0)  # fmt: skip
+    model = XGAN(**weights, teacher=tiny_teacher(), discriminate="both")
+    terms = {name: float(value) for name, value in model.generator_losses(*batch).items()}
+    expected = (
+        1.5 * terms["autoencoder_loss"]
+        + 0.5 * terms["domain_adversarial_loss"]
+        + 2.0 * terms["semantic_loss"]
+        + 0.25 * terms["gan_loss"]
+        + 3.0 * terms["teacher_loss"]
+    )
+    np.testing.assert_allclose(terms["Generator_loss"], expected, rtol=1e-6)
+    assert all(value > 0 for value in terms.values())
+
+
+def test_test_step_reports_the_losses_without_updating(batch):
+    model = XGAN()
+    model.compile(g_optimizer=adam(), d_optimizer=adam())
+    before = values(model.trainable_variables)
+    logs = model.test_step(batch)
+    assert sorted(logs) == sorted(TRACKED)
+    assert not any(changed(before, model.trainable_variables))
+    np.testing.assert_allclose(
+        float(logs["autoencoder_loss"]), float(model.generator_losses(*batch)["autoencoder_loss"]), rtol=1e-6
+    )
+
+
+def test_teacher_loss_trains_the_encoder_towards_a_frozen_teacher(batch):
+    teacher = tiny_teacher()
+    teacher_before = values(teacher.weights)
+    model = XGAN(teacher=teacher)
+    model.compile(g_optimizer=adam(), d_optimizer=adam())
+    faces, _ = batch
+    expected = losses.teacher_loss(model.encode(faces, "face"), teacher(faces))
+
+    logs = model.train_step(batch)
+
+    assert [metric.name for metric in model.metrics] == TRACKED + ["teacher_loss"]
+    np.testing.assert_allclose(float(logs["teacher_loss"]), float(expected), rtol=1e-5)
+    assert not any(changed(teacher_before, teacher.weights))
+    assert not {id(v) for v in teacher.weights} & {id(v) for v in model.trainable_variables}
+
+
+def test_teacher_with_the_wrong_embedding_size_is_rejected():
+    teacher = keras.Sequential([keras.Input((64, 64, 3)), keras.layers.GlobalAveragePooling2D(),
+                                keras.layers.Dense(128)])  # fmt: skip
+    with pytest.raises(ValueError, match="1024"):
+        XGAN(teacher=teacher)
+
+
+@pytest.mark.parametrize(
+    "argument", [{"semantic_distance": "l3"}, {"gan_loss": "wgan"}, {"discriminate": "face"}], ids=str
+)
+def test_unknown_options_are_rejected(argument):
+    with pytest.raises(ValueError, match="must be one of"):
+        XGAN(**argument)
+
+
+@pytest.fixture
+def mixed_float16():
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy("float32")
+
+
+def test_mixed_float16_steps_train_with_finite_losses_and_float32_images(batch, mixed_float16):
+    model = XGAN(discriminate="both")
+    assert model.shared_encoder.get_layer("shared_encoder_fc1").compute_dtype == "float16"
+    model.compile(
+        g_optimizer=keras.optimizers.LossScaleOptimizer(adam()),
+        d_optimizer=keras.optimizers.LossScaleOptimizer(adam()),
+    )
+    generator_before = values(model.generator_variables)
+    discriminator_before = values(model.discriminator_variables)
+
+    # A step whose scaled float16 gradients overflow is skipped and the loss scale halved (from 2^15): the
+    # generator's first two steps here. Train until each optimiser has applied one.
+    for _ in range(5):
+        logs = model.train_step(batch)
+        assert all(np.isfinite(float(value)) for value in logs.values())
+        if int(model.g_optimizer.iterations) and int(model.d_optimizer.iterations):
+            break
+
+    assert int(model.g_optimizer.iterations) >= 1 and int(model.d_optimizer.iterations) >= 1
+    assert all(changed(generator_before, model.generator_variables))
+    assert all(changed(discriminator_before, model.discriminator_variables))
+    faces, cartoons = batch
+    outputs = [model.translate(faces, "face2cartoon"), model.exportable_models()["cartoon2face"](cartoons)]
+    outputs += [images for _, images in model.sample_grid(faces, cartoons)]
+    assert {keras.backend.standardize_dtype(output.dtype) for output in outputs} == {"float32"}
+
+
+MIRRORED_SCRIPT = textwrap.dedent(
+    """
+    import json
+    import tensorflow as tf
+
+    # Two logical CPUs: must be configured before TensorFlow initialises its devices.
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+    import keras
+    import numpy as np
+    from xgan.model import XGAN
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    faces, cartoons = (rng.uniform(-1, 1, (4, 64, 64, 3)).astype("float32") for _ in range(2))
+    global_batch = tf.data.Dataset.from_tensors((faces, cartoons))
+
+    def one_step(strategy, weights=None):
+        with strategy.scope():
+            model = XGAN(discriminate="both")
+            if weights is not None:
+                model.set_weights(weights)
+            # SGD: the update is proportional to the gradient, so replicas mis-averaging would show.
+            # Eager: tracing the replicated step costs more than running it once.
+            model.compile(
+                g_optimizer=keras.optimizers.SGD(0.1), d_optimizer=keras.optimizers.SGD(0.1), run_eagerly=True
+            )
+        before = model.get_weights()
+        logs = model.fit(global_batch, epochs=1, verbose=0).history
+        return before, model.get_weights(), {name: values[-1] for name, values in logs.items()}
+
+    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    before, after_mirrored, mirrored_logs = one_step(mirrored)
+    _, after_single, single_logs = one_step(tf.distribute.get_strategy(), before)
+    def norm(arrays):
+        return float(np.sqrt(sum(np.sum(np.square(array)) for array in arrays)))
+
+    print(json.dumps({
+        "replicas": mirrored.num_replicas_in_sync,
+        "mirrored_logs": mirrored_logs,
+        "single_logs": single_logs,
+        "update": norm(a - b for a, b in zip(after_single, before)),
+        "difference": norm(a - b for a, b in zip(after_mirrored, after_single)),
+    }))
+    """
+)
+
+
+def test_mirrored_strategy_on_two_devices_matches_one_device():
+    """A step on 2 replicas x 2 examples equals a step on 1 device x 4: the losses are global-batch means."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    result = subprocess.run(
+        [sys.executable, "-c", MIRRORED_SCRIPT], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+
+    assert report["replicas"] == 2
+    assert sorted(report["mirrored_logs"]) == sorted(TRACKED)
+    for name, value in report["single_logs"].items():
+        np.testing.assert_allclose(report["mirrored_logs"][name], value, rtol=1e-4, err_msg=name)
+    # A mis-averaged step (replicas' gradients summed, not averaged) would be off by ~100% of the update.
+    # Not exactly 0%: per-replica batch shapes change float rounding (~1e-6), which the ReLU kinks of the
+    # decoders can turn into differences of a few percent in some gradients.
+    assert report["update"] > 1e-1
+    assert report["difference"] < 0.02 * report["update"]
+
+
+def test_exported_translators_round_trip_through_keras_files(batch, tmp_path):
+    model = XGAN()
+    faces, cartoons = batch
+    inputs = {"face2cartoon": faces, "cartoon2face": cartoons}
+    exported = model.exportable_models()
+    assert sorted(exported) == ["cartoon2face", "face2cartoon"]
+
+    for direction, translator in exported.items():
+        path = tmp_path / f"{direction}.keras"
+        translator.save(path)
+        restored = keras.saving.load_model(path)
+        expected = keras.ops.convert_to_numpy(translator(inputs[direction]))
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(restored(inputs[direction])), expected)
+        np.testing.assert_allclose(model.translate(inputs[direction], direction), expected, rtol=1e-6, atol=1e-6)
+
+
+def test_get_config_round_trip_keeps_the_hyper_parameters():
+    model = XGAN(
+        reconstruction_weight=2.0,
+        domain_adversarial_weight=0.1,
+        semantic_weight=3.0,
+        gan_weight=0.5,
+        teacher_weight=0.2,
+        semantic_distance="cosine",
+        gan_loss="lsgan",
+        discriminate="both",
+        gradient_reversal_scale=0.3,
+        teacher=tiny_teacher(),
+    )
+    config = model.get_config()
+    as_json = json.dumps(config)  # the config must survive JSON, as in a .keras file
+    clone = XGAN.from_config(json.loads(as_json))
+    assert json.dumps(clone.get_config()) == as_json
+    assert sorted(clone.discriminators) == ["cartoon", "face"]
+    assert clone.domain_classifier.get_layer("domain_classifier_gradient_reversal").scale == 0.3
+    assert clone.teacher.name == "tiny_teacher"
+
+
+def test_whole_model_round_trips_through_a_keras_file(batch, tmp_path):
+    model = XGAN(semantic_distance="l2", discriminate="both")
+    model.compile(g_optimizer=adam(), d_optimizer=adam())
+    model.train_step(batch)
+    path = tmp_path / "xgan.keras"
+    model.save(path)
+
+    restored = keras.saving.load_model(path)
+
+    assert isinstance(restored, XGAN) and restored.get_config() == model.get_config()
+    faces, _ = batch
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(restored.translate(faces, "face2cartoon")),
+        keras.ops.convert_to_numpy(model.translate(faces, "face2cartoon")),
+    )
+    assert int(restored.g_optimizer.iterations) == int(model.g_optimizer.iterations) == 1
+    for original, loaded in zip(model.g_optimizer.variables, restored.g_optimizer.variables):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded), keras.ops.convert_to_numpy(original))
+
+
+def test_call_translates_faces_to_cartoons(batch):
+    model = XGAN()
+    faces, _ = batch
+    np.testing.assert_allclose(model(faces), model.translate(faces, "face2cartoon"), rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="direction"):
+        model.translate(faces, "photo2cartoon")
+
+
+def test_sample_grid_rows(batch):
+    model = XGAN()
+    faces, cartoons = batch
+    rows = model.sample_grid(faces, cartoons)
+    assert [name for name, _ in rows] == ["face", "face2cartoon", "face2face", "cartoon", "cartoon2face",
+                                          "cartoon2cartoon"]  # fmt: skip
+    for _, images in rows:
+        assert isinstance(images, np.ndarray) and images.shape == (2, 64, 64, 3)
+        assert images.min() >= -1.0 and images.max() <= 1.0
+    np.testing.assert_array_equal(rows[0][1], faces)
+    np.testing.assert_allclose(rows[1][1], model.translate(faces, "face2cartoon"), rtol=1e-6, atol=1e-6)

@@ -1,0 +1,87 @@
+"""Translating image files with an exported generator: the machinery every `<model>.translate` CLI uses.
+
+Files are read, cropped and normalised as in training (`preprocessing.pipeline.prepare_image`),
+translated one by one, and written as PNGs; unreadable files are skipped and
+listed, the inputs are never written to, and `--grid` adds a side-by-side
+`grid.png` of the first inputs and their translations.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from preprocessing import folder_job, image_io
+from preprocessing.pipeline import prepare_image
+from training.callbacks import save_grid_png, to_unit_range
+from training.export import load_generator
+
+GRID_COLUMNS = 8
+GRID_FILE = "grid.png"
+
+
+class TranslationSetupError(ValueError):
+    """A missing generator or unusable input/output paths; reported as one line."""
+
+
+def to_uint8(images) -> np.ndarray:
+    """Images in [-1, 1] -> uint8 in [0, 255]."""
+    return np.round(to_unit_range(images) * 255.0).astype(np.uint8)
+
+
+def find_inputs(input_path: Path, output_dir: Path) -> tuple[Path, list[Path]]:
+    """(the folder outputs are named relative to, the image files), refusing to write among the inputs."""
+    if input_path.is_file():
+        if output_dir.resolve() == input_path.parent.resolve():
+            raise TranslationSetupError(f"{output_dir}: --output must not be the input's folder")
+        return input_path.parent, [input_path]
+    try:
+        return input_path, folder_job.check_folders(input_path, output_dir)
+    except folder_job.JobSetupError as error:
+        raise TranslationSetupError(str(error)) from error
+
+
+def translate_files(generator: keras.Model, input_path, output_dir, crop: str = "none",
+                    grid_label: str | None = None) -> folder_job.JobSummary:
+    """Translate every image of `input_path` (a file or a folder) into `output_dir`/<name>.png."""
+    input_path, output_dir = Path(input_path), Path(output_dir)
+    source_root, files = find_inputs(input_path, output_dir)
+    image_size = generator.input_shape[1]
+    grid_pairs = []
+
+    def translate_one(path: Path) -> folder_job.FileResult:
+        image = prepare_image(image_io.read_rgb(path), image_size, crop)
+        translated = keras.ops.convert_to_numpy(generator(image[None], training=False))[0]
+        if grid_label and len(grid_pairs) < GRID_COLUMNS:
+            grid_pairs.append((image.numpy(), translated))
+        return folder_job.FileResult(to_uint8(translated))
+
+    summary = folder_job.process_folder(source_root, output_dir, files, folder_job.FileJob(translate_one))
+    if grid_label and grid_pairs:
+        inputs, outputs = (np.stack(column) for column in zip(*grid_pairs))
+        save_grid_png([("input", to_unit_range(inputs)), (grid_label, to_unit_range(outputs))],
+                      output_dir / GRID_FILE)
+    return summary
+
+
+def run_translation_cli(generator_path, input_path: str, output_dir: str, crop: str, grid_label: str | None) -> int:
+    """What a `translate` CLI's main does: one-line errors, a summary, an exit code."""
+    if not input_path or not output_dir:
+        print("error: --input and --output are required", file=sys.stderr)
+        return folder_job.EXIT_USAGE
+    generator_path = Path(generator_path)
+    if not generator_path.is_file():
+        print(f"error: {generator_path}: no exported generator (train first; the harness exports "
+              "generators to <run_dir>/export/)", file=sys.stderr)
+        return folder_job.EXIT_USAGE
+    try:
+        summary = translate_files(load_generator(generator_path), input_path, output_dir, crop, grid_label)
+    except TranslationSetupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return folder_job.EXIT_USAGE
+    print(folder_job.format_summary(summary))
+    if grid_label and summary.written:
+        print(f"  side-by-side grid: {Path(output_dir) / GRID_FILE}")
+    return folder_job.EXIT_COMPLETED

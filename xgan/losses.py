@@ -1,0 +1,131 @@
+"""XGAN losses (Royer et al. 2018, arXiv 1711.05139, §3; report §6.2), one per equation.
+
+Generator-side objective, with ω the loss weights:
+
+    L_XGAN = ω_rec L_rec + ω_d L_dann + ω_s L_sem + ω_gan L_gan + ω_t L_teach
+
+Scale: the paper writes distances as norms (||.||_2, ||.||). We average over
+elements instead, as the report's code does (`tf.losses.mean_squared_error` for
+L_rec, `reduce_mean(abs(.))` for L_sem). Both forms vanish exactly at perfect
+reconstruction / consistency, and the means keep every term O(1) whatever the
+image or embedding size, so the report's equal
+weights (ω = 1) balance them. Summed norms of a 64x64x3 image (~10^2) and of a
+1024-d embedding (~10^3) would drown the O(1) adversarial terms.
+
+Reduction: every loss is the mean over the batch it is given. Under
+`tf.distribute` each replica computes its local mean and
+`training.gradients.scale_loss` divides it by the number of replicas before
+differentiating; the optimiser sums the replicas' gradients, which then equal
+the gradient of the mean over the global batch (replicas get equal shards).
+
+Inputs may be float16 (mixed precision); every loss is computed in float32.
+"""
+from __future__ import annotations
+
+from keras import ops
+
+SEMANTIC_DISTANCES = ("l1", "l2", "cosine")
+GAN_LOSSES = ("bce", "lsgan")
+_EPSILON = 1e-12  # keeps the cosine's division finite for a zero embedding
+
+# c_dann's binary labels: domain 1 (faces) -> 0, domain 2 (cartoons) -> 1.
+FACE_DOMAIN_LABEL = 0.0
+CARTOON_DOMAIN_LABEL = 1.0
+
+
+def check_option(name: str, value: str, options: tuple[str, ...]) -> str:
+    if value not in options:
+        raise ValueError(f"{name} must be one of {options}, got {value!r}")
+    return value
+
+
+def _per_example(x):
+    """[B, ...] -> float32 [B, N]."""
+    x = ops.cast(x, "float32")
+    return ops.reshape(x, (ops.shape(x)[0], -1))
+
+
+def embedding_distance(a, b, distance: str = "l1"):
+    """Per-example distance ||a - b|| between embeddings [B, D] -> [B].
+
+    "l1": mean |a - b|; "l2": mean (a - b)^2; "cosine": 1 - cos(a, b).
+    """
+    check_option("distance", distance, SEMANTIC_DISTANCES)
+    a, b = _per_example(a), _per_example(b)
+    if distance == "l1":
+        return ops.mean(ops.abs(a - b), axis=-1)
+    if distance == "l2":
+        return ops.mean(ops.square(a - b), axis=-1)
+    norms = ops.sqrt(ops.sum(ops.square(a), axis=-1) * ops.sum(ops.square(b), axis=-1))
+    return 1.0 - ops.sum(a * b, axis=-1) / ops.maximum(norms, _EPSILON)
+
+
+def sigmoid_cross_entropy(labels, logits):
+    """Element-wise ℓ(label, logit) = -label log σ(logit) - (1 - label) log(1 - σ(logit)), in float32."""
+    return ops.binary_crossentropy(ops.cast(labels, "float32"), ops.cast(logits, "float32"), from_logits=True)
+
+
+def reconstruction_loss(images, reconstructions):
+    """L_rec,d = E_{x~p_Dd} ||x - d_d(e_d(x))||_2, as the mean squared error over pixels and batch.
+
+    Mean squared rather than the norm (see the module docstring): the report's
+    code uses `tf.losses.mean_squared_error`.
+    """
+    return ops.mean(ops.square(_per_example(images) - _per_example(reconstructions)))
+
+
+def domain_adversarial_loss(face_logits, cartoon_logits):
+    """L_dann = E_{p_D1} ℓ(1, c_dann(e_1(x))) + E_{p_D2} ℓ(2, c_dann(e_2(x))).
+
+    ℓ is the binary cross-entropy of c_dann's logit, domain 1 (faces) labelled
+    0 and domain 2 (cartoons) labelled 1. c_dann minimises it; the encoders,
+    behind the gradient-reversal layer, maximise it.
+    """
+    face_term = ops.mean(sigmoid_cross_entropy(ops.full_like(face_logits, FACE_DOMAIN_LABEL), face_logits))
+    cartoon_term = ops.mean(
+        sigmoid_cross_entropy(ops.full_like(cartoon_logits, CARTOON_DOMAIN_LABEL), cartoon_logits)
+    )
+    return face_term + cartoon_term
+
+
+def semantic_consistency_loss(embeddings, translated_embeddings, distance: str = "l1"):
+    """L_sem,1->2 = E_{x~p_D1} ||e_1(x) - e_2(g_1->2(x))||, likewise L_sem,2->1.
+
+    `embeddings` = e_1(x), `translated_embeddings` = e_2(g_1->2(x)); `distance`
+    is "l1" (default), "l2" or "cosine" (see `embedding_distance`).
+    """
+    return ops.mean(embedding_distance(embeddings, translated_embeddings, distance))
+
+
+def teacher_loss(embeddings, teacher_embeddings, distance: str = "l1"):
+    """L_teach = E_{x~p_D1} ||T(x) - e_1(x)||, T a pre-trained teacher's embedding of the same image."""
+    return ops.mean(embedding_distance(teacher_embeddings, embeddings, distance))
+
+
+def generator_adversarial_loss(fake_logits, gan_loss: str = "bce"):
+    """The generator's part of L_gan,1->2 = E_{x~p_D2} log D_2(x) + E_{x~p_D1} log(1 - D_2(g_1->2(x))).
+
+    "bce" (default): the non-saturating form, E ℓ(1, D(g(x))) (Goodfellow et al. 2014).
+    "lsgan": E (D(g(x)) - 1)^2 (Mao et al. 2017).
+    """
+    check_option("gan_loss", gan_loss, GAN_LOSSES)
+    fake_logits = ops.cast(fake_logits, "float32")
+    if gan_loss == "bce":
+        return ops.mean(sigmoid_cross_entropy(ops.ones_like(fake_logits), fake_logits))
+    return ops.mean(ops.square(fake_logits - 1.0))
+
+
+def discriminator_loss(real_logits, fake_logits, gan_loss: str = "bce"):
+    """The discriminator's side of L_gan: real images -> 1, translations -> 0, summed.
+
+    "bce" (default): E ℓ(1, D(x)) + E ℓ(0, D(g(x))) (the report's discriminator loss).
+    "lsgan": E (D(x) - 1)^2 + E D(g(x))^2.
+    """
+    check_option("gan_loss", gan_loss, GAN_LOSSES)
+    real_logits = ops.cast(real_logits, "float32")
+    fake_logits = ops.cast(fake_logits, "float32")
+    if gan_loss == "bce":
+        real_term = ops.mean(sigmoid_cross_entropy(ops.ones_like(real_logits), real_logits))
+        fake_term = ops.mean(sigmoid_cross_entropy(ops.zeros_like(fake_logits), fake_logits))
+        return real_term + fake_term
+    return ops.mean(ops.square(real_logits - 1.0)) + ops.mean(ops.square(fake_logits))

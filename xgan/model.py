@@ -1,0 +1,323 @@
+"""XGAN: a dual adversarial auto-encoder for face <-> cartoon translation.
+
+Royer et al. 2018 (arXiv 1711.05139) and the report's §6.2. Two auto-encoders,
+one per domain, share the inner layers of their encoders and decoders so both
+domains meet in one 1024-d embedding; translating is encoding with one domain's
+encoder and decoding with the other's decoder:
+
+    g_1->2(x) = d_2(e_1(x))        g_2->1(x) = d_1(e_2(x))
+
+The generator side (encoders, decoders and the DANN classifier c_dann, behind
+its gradient-reversal layer) minimises
+
+    L_XGAN = ω_rec L_rec + ω_d L_dann + ω_s L_sem + ω_gan L_gan + ω_t L_teach
+
+and each discriminator D_d minimises its side of L_gan. See `xgan.losses` for
+the equations and `xgan.networks` for the layers.
+"""
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from training import gradients
+from xgan import losses, networks
+from xgan.networks import DOMAINS, EMBEDDING_SIZE, IMAGE_SHAPE
+
+TRANSLATIONS = (("face", "cartoon"), ("cartoon", "face"))
+DISCRIMINATE_OPTIONS = {"cartoon": ("cartoon",), "both": DOMAINS}
+DIRECTIONS = tuple(f"{source}2{target}" for source, target in TRANSLATIONS)
+
+
+def _other(domain: str) -> str:
+    return "cartoon" if domain == "face" else "face"
+
+
+@keras.saving.register_keras_serializable(package="xgan")
+class XGAN(keras.Model):
+    """XGAN on an unpaired dataset of `(face_batch, cartoon_batch)`, float32 [B, 64, 64, 3] in [-1, 1].
+
+    Args:
+        reconstruction_weight: ω_rec, on L_rec of both domains.
+        domain_adversarial_weight: ω_d, on L_dann.
+        semantic_weight: ω_s, on L_sem,1->2 + L_sem,2->1.
+        gan_weight: ω_gan, on the generator's adversarial loss of each discriminated domain.
+        teacher_weight: ω_t, on L_teach; used only when `teacher` is given.
+        semantic_distance: "l1" (paper default), "l2" or "cosine"; also the teacher distance.
+        gan_loss: "bce" (binary cross-entropy on logits, the report's) or "lsgan".
+        discriminate: "cartoon" (a discriminator on translated cartoons only, as
+            the report) or "both" (also on translated faces, as the paper's objective).
+        gradient_reversal_scale: λ of the gradient-reversal layer before c_dann.
+        teacher: optional frozen Keras model mapping a face image batch
+            [B, 64, 64, 3] in [-1, 1] to a [B, 1024] embedding (L_teach pulls
+            e_face(x) towards it). Wrap any preprocessing or projection it needs
+            into the model itself.
+
+    Use `compile(g_optimizer=..., d_optimizer=...)` then `fit(dataset)`.
+    """
+
+    def __init__(
+        self,
+        reconstruction_weight: float = 1.0,
+        domain_adversarial_weight: float = 1.0,
+        semantic_weight: float = 1.0,
+        gan_weight: float = 1.0,
+        teacher_weight: float = 1.0,
+        semantic_distance: str = "l1",
+        gan_loss: str = "bce",
+        discriminate: str = "cartoon",
+        gradient_reversal_scale: float = 1.0,
+        teacher: keras.Model | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        losses.check_option("semantic_distance", semantic_distance, losses.SEMANTIC_DISTANCES)
+        losses.check_option("gan_loss", gan_loss, losses.GAN_LOSSES)
+        losses.check_option("discriminate", discriminate, tuple(DISCRIMINATE_OPTIONS))
+        self.reconstruction_weight = float(reconstruction_weight)
+        self.domain_adversarial_weight = float(domain_adversarial_weight)
+        self.semantic_weight = float(semantic_weight)
+        self.gan_weight = float(gan_weight)
+        self.teacher_weight = float(teacher_weight)
+        self.semantic_distance = semantic_distance
+        self.gan_loss = gan_loss
+        self.discriminate = discriminate
+        self.gradient_reversal_scale = float(gradient_reversal_scale)
+
+        self.private_encoders = {domain: networks.build_private_encoder(domain) for domain in DOMAINS}
+        self.shared_encoder = networks.build_shared_encoder()
+        self.shared_decoder = networks.build_shared_decoder()
+        self.private_decoders = {domain: networks.build_private_decoder(domain) for domain in DOMAINS}
+        self.domain_classifier = networks.build_domain_classifier(self.gradient_reversal_scale)
+        self.discriminators = {
+            domain: networks.build_discriminator(domain) for domain in DISCRIMINATE_OPTIONS[discriminate]
+        }
+        self.teacher = teacher
+        if teacher is not None:
+            _check_teacher(teacher)
+            teacher.trainable = False
+
+        names = ["Discriminator_loss", "Generator_loss", "autoencoder_loss", "domain_adversarial_loss",
+                 "semantic_loss", "gan_loss"] + (["teacher_loss"] if teacher is not None else [])  # fmt: skip
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        self.built = True  # every sub-network was built from its input shape above
+
+    # -- the networks as the paper's functions ---------------------------------------------------
+
+    def encode(self, images, domain: str, training: bool = False):
+        """e_domain(images): [B, 64, 64, 3] -> [B, 1024]."""
+        return self.shared_encoder(self.private_encoders[domain](images, training=training), training=training)
+
+    def decode(self, embeddings, domain: str, training: bool = False):
+        """d_domain(embeddings): [B, 1024] -> [B, 64, 64, 3] float32 in [-1, 1]."""
+        return self.private_decoders[domain](self.shared_decoder(embeddings, training=training), training=training)
+
+    def translate(self, images, direction: str):
+        """`direction` "face2cartoon" (g_1->2) or "cartoon2face" (g_2->1), in inference mode."""
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+        source, target = direction.split("2")
+        return self.decode(self.encode(images, source), target)
+
+    def call(self, inputs, training=None):
+        """Faces -> cartoons."""
+        return self.decode(self.encode(inputs, "face", training), "cartoon", training)
+
+    @property
+    def generator_variables(self):
+        """What the generator optimiser trains: encoders, decoders and c_dann (through gradient reversal)."""
+        trained = [*self.private_encoders.values(), self.shared_encoder, self.shared_decoder,
+                   *self.private_decoders.values(), self.domain_classifier]  # fmt: skip
+        return [variable for network in trained for variable in network.trainable_variables]
+
+    @property
+    def discriminator_variables(self):
+        return [variable for network in self.discriminators.values() for variable in network.trainable_variables]
+
+    # -- losses -------------------------------------------------------------------------------
+
+    def _translations(self, embeddings: dict, training: bool) -> dict:
+        """{target domain: d_target(e_source(x))} from {source domain: e_source(x)}."""
+        return {target: self.decode(embeddings[source], target, training) for source, target in TRANSLATIONS}
+
+    def generator_losses(self, faces, cartoons, training: bool = False) -> dict:
+        """Every generator-side loss on one batch, and their weighted sum "Generator_loss"."""
+        images = {"face": faces, "cartoon": cartoons}
+        embeddings = {domain: self.encode(images[domain], domain, training) for domain in DOMAINS}
+        translations = self._translations(embeddings, training)
+
+        autoencoder = sum(
+            losses.reconstruction_loss(images[domain], self.decode(embeddings[domain], domain, training))
+            for domain in DOMAINS
+        )
+        domain_adversarial = losses.domain_adversarial_loss(
+            self.domain_classifier(embeddings["face"], training=training),
+            self.domain_classifier(embeddings["cartoon"], training=training),
+        )
+        # L_sem,1->2 compares e_1(x) with e_2(g_1->2(x)): the translation is re-encoded by its own domain's encoder.
+        semantic = sum(
+            losses.semantic_consistency_loss(
+                embeddings[source], self.encode(translations[target], target, training), self.semantic_distance
+            )
+            for source, target in TRANSLATIONS
+        )
+        gan = sum(
+            losses.generator_adversarial_loss(discriminator(translations[domain], training=training), self.gan_loss)
+            for domain, discriminator in self.discriminators.items()
+        )
+        result = {
+            "autoencoder_loss": autoencoder,
+            "domain_adversarial_loss": domain_adversarial,
+            "semantic_loss": semantic,
+            "gan_loss": gan,
+        }
+        total = (
+            self.reconstruction_weight * autoencoder
+            + self.domain_adversarial_weight * domain_adversarial
+            + self.semantic_weight * semantic
+            + self.gan_weight * gan
+        )
+        if self.teacher is not None:
+            result["teacher_loss"] = losses.teacher_loss(
+                embeddings["face"], self.teacher(faces, training=False), self.semantic_distance
+            )
+            total += self.teacher_weight * result["teacher_loss"]
+        result["Generator_loss"] = total
+        return result
+
+    def discriminator_loss(self, real_images: dict, translations: dict, training: bool = False):
+        """Sum over the discriminated domains of D_d's loss on real images vs translations into d."""
+        return sum(
+            losses.discriminator_loss(
+                discriminator(real_images[domain], training=training),
+                discriminator(translations[domain], training=training),
+                self.gan_loss,
+            )
+            for domain, discriminator in self.discriminators.items()
+        )
+
+    # -- Keras training API -------------------------------------------------------------------
+
+    def compile(self, g_optimizer, d_optimizer, **kwargs):
+        """One optimiser per player; `kwargs` (e.g. `jit_compile`) go to `keras.Model.compile`.
+
+        Under "mixed_float16" pass both optimisers wrapped in
+        `keras.optimizers.LossScaleOptimizer`.
+        """
+        super().compile(**kwargs)
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+        # Built now, not lazily inside the first traced step, so a checkpoint can restore their state.
+        for optimizer, variables in (
+            (g_optimizer, self.generator_variables),
+            (d_optimizer, self.discriminator_variables),
+        ):
+            if not optimizer.built:
+                optimizer.build(variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def train_step(self, data):
+        faces, cartoons = data
+        images = {"face": faces, "cartoon": cartoons}
+
+        # Discriminator step: the translations are its inputs, not something it trains.
+        embeddings = {domain: self.encode(images[domain], domain, training=True) for domain in DOMAINS}
+        translations = self._translations(embeddings, training=True)
+        with tf.GradientTape() as tape:
+            d_loss = self.discriminator_loss(images, translations, training=True)
+            scaled = gradients.scale_loss(self.d_optimizer, d_loss)
+        gradients.apply_gradients(tape, self.d_optimizer, scaled, self.discriminator_variables)
+
+        # Generator step, against the updated discriminators.
+        with tf.GradientTape() as tape:
+            g_losses = self.generator_losses(faces, cartoons, training=True)
+            scaled = gradients.scale_loss(self.g_optimizer, g_losses["Generator_loss"])
+        gradients.apply_gradients(tape, self.g_optimizer, scaled, self.generator_variables)
+
+        return self._update_trackers({"Discriminator_loss": d_loss, **g_losses})
+
+    def test_step(self, data):
+        faces, cartoons = data
+        images = {"face": faces, "cartoon": cartoons}
+        embeddings = {domain: self.encode(images[domain], domain) for domain in DOMAINS}
+        d_loss = self.discriminator_loss(images, self._translations(embeddings, training=False))
+        return self._update_trackers({"Discriminator_loss": d_loss, **self.generator_losses(faces, cartoons)})
+
+    def _update_trackers(self, values: dict) -> dict:
+        for name, value in values.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    # -- inference and export -----------------------------------------------------------------
+
+    def exportable_models(self) -> dict:
+        """{"face2cartoon": g_1->2, "cartoon2face": g_2->1} as functional models over the live sub-networks."""
+        return {
+            f"{source}2{target}": networks.build_translator(
+                self.private_encoders[source], self.shared_encoder, self.shared_decoder,
+                self.private_decoders[target], source, target,
+            )  # fmt: skip
+            for source, target in TRANSLATIONS
+        }
+
+    def sample_grid(self, faces, cartoons) -> list:
+        """Rows for an image grid: [(row name, float32 NumPy images [N, 64, 64, 3] in [-1, 1]), ...].
+
+        face, face2cartoon, face2face (reconstruction), cartoon, cartoon2face, cartoon2cartoon.
+        """
+        rows = []
+        for domain, images in (("face", faces), ("cartoon", cartoons)):
+            embeddings = self.encode(images, domain)
+            rows += [
+                (domain, images),
+                (f"{domain}2{_other(domain)}", self.decode(embeddings, _other(domain))),
+                (f"{domain}2{domain}", self.decode(embeddings, domain)),
+            ]
+        return [(name, keras.ops.convert_to_numpy(keras.ops.cast(images, "float32"))) for name, images in rows]
+
+    # -- serialisation ------------------------------------------------------------------------
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "reconstruction_weight": self.reconstruction_weight,
+            "domain_adversarial_weight": self.domain_adversarial_weight,
+            "semantic_weight": self.semantic_weight,
+            "gan_weight": self.gan_weight,
+            "teacher_weight": self.teacher_weight,
+            "semantic_distance": self.semantic_distance,
+            "gan_loss": self.gan_loss,
+            "discriminate": self.discriminate,
+            "gradient_reversal_scale": self.gradient_reversal_scale,
+            "teacher": None if self.teacher is None else keras.saving.serialize_keras_object(self.teacher),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        teacher = config.pop("teacher", None)
+        if teacher is not None:
+            teacher = keras.saving.deserialize_keras_object(teacher)
+        return cls(teacher=teacher, **config)
+
+    def get_compile_config(self):
+        return {
+            **super().get_compile_config(),
+            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
+            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
+        }
+
+    def compile_from_config(self, config):
+        self.compile(**keras.saving.deserialize_keras_object(config))
+
+
+def _check_teacher(teacher: keras.Model) -> None:
+    spec = teacher.compute_output_spec(keras.KerasTensor((None, *IMAGE_SHAPE)))
+    if tuple(spec.shape[1:]) != (EMBEDDING_SIZE,):
+        raise ValueError(
+            f"the teacher must map [B, {', '.join(map(str, IMAGE_SHAPE))}] images to [B, {EMBEDDING_SIZE}] "
+            f"embeddings; it gives {tuple(spec.shape)}"
+        )

@@ -1,0 +1,215 @@
+"""XGAN sub-networks (Royer et al. 2018, arXiv 1711.05139; report §6.2), pure Keras.
+
+Layer tables (the report's slides, DESIGN §3; `//` = shared by both domains):
+
+    Encoder e_d                      Decoder d_d                   Discriminator D_d
+    input      64x64x3               input        1x1x1024         input  64x64x3
+    conv1      32x32x32              // deconv1   4x4x512          conv1  32x32x16
+    conv2      16x16x64              // deconv2   8x8x256          conv2  16x16x32
+    // conv3   8x8x128               deconv3      16x16x128        conv3  8x8x32
+    // conv4   4x4x256               deconv4      32x32x64         conv4  4x4x32
+    // FC1     1024                  deconv5      64x64x3 (tanh)   FC     1 (logit)
+    // FC2     1024 (embedding)
+
+The tables give only the output sizes. The rest follows DCGAN (Radford et al.
+2015; the report's GAN came from the TensorFlow DCGAN tutorial and "ganhacks",
+its refs [3], [5]) and the second version of the report's own code
+(github.com/rogeralmato/XGAN, XGAN-v2/module.py):
+
+- every (de)convolution is 4x4 with stride 2 and "same" padding (exactly the
+  halving / doubling of the tables), except deconv1, a 4x4 "valid" transposed
+  convolution of the 1x1x1024 embedding to 4x4x512, implemented as the dense
+  layer it is equivalent to;
+- instance normalisation (`GroupNormalization(groups=-1)`, DESIGN §2) after every
+  hidden (de)convolution except the discriminator's first. It uses no batch
+  statistics, so training and inference, and one or many replicas, compute
+  the same function. The convolutions it follows carry no bias (it would be
+  subtracted);
+- LeakyReLU(0.2) in the encoders and the discriminator, ReLU in the decoders,
+  tanh on the image output;
+- FC1 is LeakyReLU, FC2 (the embedding) is linear;
+- the image output and every logit are computed in float32, so
+  `mixed_float16` keeps them numerically safe. Initialisers are Keras's
+  defaults.
+
+The DANN domain classifier c_dann is not tabulated; it is the report's
+(1024 -> 256 ReLU -> 64 ReLU -> 1) behind a gradient-reversal layer (Ganin &
+Lempitsky 2015), with one binary logit out instead of the report's 1-unit
+softmax, whose output is the constant 1.
+"""
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+DOMAINS = ("face", "cartoon")
+IMAGE_SHAPE = (64, 64, 3)
+EMBEDDING_SIZE = 1024
+SHARED_FEATURE_SHAPE = (16, 16, 64)  # private encoder output = shared encoder input
+DECODER_FEATURE_SHAPE = (8, 8, 256)  # shared decoder output = private decoder input
+DOMAIN_CLASSIFIER_UNITS = (256, 64)
+LEAKY_SLOPE = 0.2
+
+
+def check_domain(domain: str) -> str:
+    if domain not in DOMAINS:
+        raise ValueError(f"domain must be one of {DOMAINS}, got {domain!r}")
+    return domain
+
+
+def reverse_gradient(x, scale: float):
+    """Identity forward; the backward pass multiplies the gradient by `-scale`."""
+
+    @ops.custom_gradient
+    def identity_with_reversed_gradient(x):
+        def grad(*args, upstream=None):
+            if upstream is None:  # TF and JAX pass it positionally, PyTorch by keyword
+                (upstream,) = args
+            return ops.multiply(upstream, ops.cast(-scale, upstream.dtype))
+
+        return x, grad
+
+    return identity_with_reversed_gradient(x)
+
+
+@keras.saving.register_keras_serializable(package="xgan")
+class GradientReversal(keras.layers.Layer):
+    """Gradient-reversal layer of DANN (Ganin & Lempitsky 2015).
+
+    Forward: y = x. Backward: dL/dx = -scale * dL/dy. Placed between the shared
+    encoder and c_dann, it lets one minimisation of L_dann train the classifier
+    to tell the domains apart while pushing the encoder to make them
+    indistinguishable.
+    """
+
+    def __init__(self, scale: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = float(scale)
+
+    def call(self, inputs):
+        return reverse_gradient(inputs, self.scale)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
+
+
+def _downsample(x, filters: int, name: str, normalize: bool = True):
+    """conv 4x4 stride 2 -> [instance norm] -> LeakyReLU; the conv is named `name`."""
+    x = layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=not normalize, name=name)(x)
+    if normalize:
+        x = layers.GroupNormalization(groups=-1, name=f"{name}_norm")(x)
+    return layers.LeakyReLU(LEAKY_SLOPE, name=f"{name}_lrelu")(x)
+
+
+def _upsample(x, filters: int, name: str):
+    """transposed conv 4x4 stride 2 -> instance norm -> ReLU; the deconv is named `name`."""
+    x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False, name=name)(x)
+    x = layers.GroupNormalization(groups=-1, name=f"{name}_norm")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def build_private_encoder(domain: str) -> keras.Model:
+    """e_d's domain-specific half: 64x64x3 image -> conv1 -> conv2 16x16x64."""
+    prefix = f"{check_domain(domain)}_encoder"
+    images = keras.Input(IMAGE_SHAPE, name=f"{prefix}_images")
+    x = _downsample(images, 32, f"{prefix}_conv1")
+    x = _downsample(x, 64, f"{prefix}_conv2")
+    return keras.Model(images, x, name=prefix)
+
+
+def build_shared_encoder() -> keras.Model:
+    """The shared half of both encoders: 16x16x64 -> conv3 -> conv4 -> FC1 -> FC2, the 1024-d embedding."""
+    prefix = "shared_encoder"
+    features = keras.Input(SHARED_FEATURE_SHAPE, name=f"{prefix}_features")
+    x = _downsample(features, 128, f"{prefix}_conv3")
+    x = _downsample(x, 256, f"{prefix}_conv4")
+    x = layers.Flatten(name=f"{prefix}_flatten")(x)
+    x = layers.Dense(EMBEDDING_SIZE, name=f"{prefix}_fc1")(x)
+    x = layers.LeakyReLU(LEAKY_SLOPE, name=f"{prefix}_fc1_lrelu")(x)
+    embedding = layers.Dense(EMBEDDING_SIZE, name=f"{prefix}_fc2")(x)
+    return keras.Model(features, embedding, name=prefix)
+
+
+def build_shared_decoder() -> keras.Model:
+    """The shared head of both decoders: 1024-d embedding (1x1x1024) -> deconv1 4x4x512 -> deconv2 8x8x256."""
+    prefix = "shared_decoder"
+    embedding = keras.Input((EMBEDDING_SIZE,), name=f"{prefix}_embedding")
+    # A 4x4 "valid" transposed convolution of a 1x1 input is exactly a dense layer to 4*4*512 units
+    # (same weights, same count); as a matmul it is several times faster on CPU.
+    x = layers.Dense(4 * 4 * 512, use_bias=False, name=f"{prefix}_deconv1")(embedding)
+    x = layers.Reshape((4, 4, 512), name=f"{prefix}_deconv1_reshape")(x)
+    x = layers.GroupNormalization(groups=-1, name=f"{prefix}_deconv1_norm")(x)
+    x = layers.ReLU(name=f"{prefix}_deconv1_relu")(x)
+    x = _upsample(x, 256, f"{prefix}_deconv2")
+    return keras.Model(embedding, x, name=prefix)
+
+
+def build_private_decoder(domain: str) -> keras.Model:
+    """d_d's domain-specific tail: 8x8x256 -> deconv3 -> deconv4 -> deconv5 64x64x3 in [-1, 1] (float32)."""
+    prefix = f"{check_domain(domain)}_decoder"
+    features = keras.Input(DECODER_FEATURE_SHAPE, name=f"{prefix}_features")
+    x = _upsample(features, 128, f"{prefix}_deconv3")
+    x = _upsample(x, 64, f"{prefix}_deconv4")
+    images = layers.Conv2DTranspose(
+        3, 4, strides=2, padding="same", activation="tanh", dtype="float32", name=f"{prefix}_deconv5"
+    )(x)
+    return keras.Model(features, images, name=prefix)
+
+
+def build_discriminator(domain: str) -> keras.Model:
+    """D_d: 64x64x3 image -> conv1..conv4 -> FC, one real/fake logit (float32)."""
+    prefix = f"{check_domain(domain)}_discriminator"
+    images = keras.Input(IMAGE_SHAPE, name=f"{prefix}_images")
+    x = _downsample(images, 16, f"{prefix}_conv1", normalize=False)
+    x = _downsample(x, 32, f"{prefix}_conv2")
+    x = _downsample(x, 32, f"{prefix}_conv3")
+    x = _downsample(x, 32, f"{prefix}_conv4")
+    x = layers.Flatten(name=f"{prefix}_flatten")(x)
+    logits = layers.Dense(1, dtype="float32", name=f"{prefix}_fc")(x)
+    return keras.Model(images, logits, name=prefix)
+
+
+def build_domain_classifier(gradient_reversal_scale: float = 1.0) -> keras.Model:
+    """c_dann: 1024-d embedding -> gradient reversal -> 256 -> 64 -> 1 logit of "the embedding is a cartoon's"."""
+    prefix = "domain_classifier"
+    embedding = keras.Input((EMBEDDING_SIZE,), name=f"{prefix}_embedding")
+    x = GradientReversal(gradient_reversal_scale, name=f"{prefix}_gradient_reversal")(embedding)
+    for index, units in enumerate(DOMAIN_CLASSIFIER_UNITS, start=1):
+        x = layers.Dense(units, activation="relu", name=f"{prefix}_fc{index}")(x)
+    logits = layers.Dense(1, dtype="float32", name=f"{prefix}_fc{len(DOMAIN_CLASSIFIER_UNITS) + 1}")(x)
+    return keras.Model(embedding, logits, name=prefix)
+
+
+def compose(*networks: keras.Model, name: str) -> keras.Model:
+    """A functional model applying `networks` in order; it holds the same layers (and variables), not copies."""
+    inputs = keras.Input(networks[0].input.shape[1:], name=f"{name}_input")
+    x = inputs
+    for network in networks:
+        x = network(x)
+    return keras.Model(inputs, x, name=name)
+
+
+def build_encoder(private_encoder: keras.Model, shared_encoder: keras.Model, domain: str) -> keras.Model:
+    """e_d: image of `domain` -> 1024-d embedding."""
+    return compose(private_encoder, shared_encoder, name=f"{check_domain(domain)}_encoder_full")
+
+
+def build_decoder(shared_decoder: keras.Model, private_decoder: keras.Model, domain: str) -> keras.Model:
+    """d_d: 1024-d embedding -> image of `domain`."""
+    return compose(shared_decoder, private_decoder, name=f"{check_domain(domain)}_decoder_full")
+
+
+def build_translator(
+    source_encoder: keras.Model,
+    shared_encoder: keras.Model,
+    shared_decoder: keras.Model,
+    target_decoder: keras.Model,
+    source: str,
+    target: str,
+) -> keras.Model:
+    """g_{source->target} = d_target(e_source(x)), e.g. "face2cartoon"."""
+    name = f"{check_domain(source)}2{check_domain(target)}"
+    return compose(source_encoder, shared_encoder, shared_decoder, target_decoder, name=name)
