@@ -85,7 +85,8 @@ def load_domain(
     dataset = dataset.map(crop_and_resize, num_parallel_calls=tf.data.AUTOTUNE)
     if cache and source.num_records is not None:
         dataset = dataset.cache() if cache is True else dataset.cache(str(cache))
-    if shuffle:
+    if shuffle and source.num_records is not None:
+        # An endless source (fresh synthetic faces) is already i.i.d.; filling a buffer would only delay training.
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         dataset = dataset.repeat()
