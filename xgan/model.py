@@ -140,6 +140,13 @@ class XGAN(keras.Model):
         """{target domain: d_target(e_source(x))} from {source domain: e_source(x)}."""
         return {target: self.decode(embeddings[source], target, training) for source, target in TRANSLATIONS}
 
+    def _discriminated_translations(self, images: dict, training: bool) -> dict:
+        """{d: g_other->d(images[other])} for each discriminated domain d: all a discriminator step needs."""
+        return {
+            target: self.decode(self.encode(images[_other(target)], _other(target), training), target, training)
+            for target in self.discriminators
+        }
+
     def generator_losses(self, faces, cartoons, training: bool = False) -> dict:
         """Every generator-side loss on one batch, and their weighted sum "Generator_loss"."""
         images = {"face": faces, "cartoon": cartoons}
@@ -224,8 +231,7 @@ class XGAN(keras.Model):
         images = {"face": faces, "cartoon": cartoons}
 
         # Discriminator step: the translations are its inputs, not something it trains.
-        embeddings = {domain: self.encode(images[domain], domain, training=True) for domain in DOMAINS}
-        translations = self._translations(embeddings, training=True)
+        translations = self._discriminated_translations(images, training=True)
         with tf.GradientTape() as tape:
             d_loss = self.discriminator_loss(images, translations, training=True)
             scaled = gradients.scale_loss(self.d_optimizer, d_loss)
@@ -242,8 +248,7 @@ class XGAN(keras.Model):
     def test_step(self, data):
         faces, cartoons = data
         images = {"face": faces, "cartoon": cartoons}
-        embeddings = {domain: self.encode(images[domain], domain) for domain in DOMAINS}
-        d_loss = self.discriminator_loss(images, self._translations(embeddings, training=False))
+        d_loss = self.discriminator_loss(images, self._discriminated_translations(images, training=False))
         return self._update_trackers({"Discriminator_loss": d_loss, **self.generator_losses(faces, cartoons)})
 
     def _update_trackers(self, values: dict) -> dict:
