@@ -13,6 +13,7 @@ import math
 
 import tensorflow as tf
 
+from preprocessing.decode import WHITE
 from preprocessing.sources import load_source
 
 CROPS = ("none", "center", "bbox")
@@ -21,7 +22,6 @@ AUGMENTATIONS = ("flip", "rotate", "shift", "random_crop")
 REPORT_CENTER_CROP_FRACTION = 64 / 83
 # After a horizontal flip the image-left eye is the former right one (CelebA order).
 FLIPPED_LANDMARK_ORDER = [1, 0, 2, 4, 3]
-WHITE = 255
 
 
 def load_domain(
@@ -65,8 +65,7 @@ def load_domain(
         bare image batches.
     """
     augment = _parse_augmentations(augment)
-    if crop not in CROPS:
-        raise ValueError(f"crop={crop!r}: expected one of {CROPS}")
+    _check_crop(crop)
     stored_size = load_size or image_size
     if "random_crop" in augment and stored_size <= image_size:
         raise ValueError(
@@ -127,6 +126,11 @@ def normalize_images(images: tf.Tensor) -> tf.Tensor:
 
 def _to_float(images: tf.Tensor, normalize: bool) -> tf.Tensor:
     return normalize_images(images) if normalize else tf.cast(images, tf.float32)
+
+
+def _check_crop(crop: str) -> None:
+    if crop not in CROPS:
+        raise ValueError(f"crop={crop!r}: expected one of {CROPS}")
 
 
 def _parse_augmentations(augment) -> tuple[str, ...]:
@@ -293,8 +297,7 @@ def _landmarks_to_output(landmarks, matrix, translation, flip):
 def prepare_image(image, image_size: int, crop: str = "none", center_crop_fraction: float = REPORT_CENTER_CROP_FRACTION,
                   bbox_margin: float = 0.05) -> tf.Tensor:
     """One HxWx3 uint8 image -> `[image_size, image_size, 3]` float32 in [-1, 1], cropped as `load_domain` does."""
-    if crop not in CROPS:
-        raise ValueError(f"crop={crop!r}: expected one of {CROPS}")
+    _check_crop(crop)
     record = _crop_and_resize({"image": tf.convert_to_tensor(image, tf.uint8)}, crop, center_crop_fraction,
                               bbox_margin, image_size)
     return normalize_images(record["image"])
