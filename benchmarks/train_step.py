@@ -1,6 +1,6 @@
 """Train-step throughput of a model package, with and without XLA, against the machine's matmul peak.
 
-    python -m benchmarks.train_step --model xgan [--steps 20]
+    python -m benchmarks.train_step --model xgan|single_gan [--steps 20]
 
 Prints one JSON line: images/s of `model.fit` steps on a fixed batch at the
 model's report setting, with jit_compile off and on; the FLOPs of one train
@@ -31,7 +31,20 @@ def xgan_setting():
     return XGAN, batch
 
 
-MODELS = {"xgan": xgan_setting}
+def single_gan_setting():
+    """The report's DCGAN setting: 64x64, noise 100, batch 128, Adam 2e-4 (0.5, 0.999)."""
+    from single_gan.model import DCGAN
+
+    batch = np.random.default_rng(0).uniform(-1, 1, (128, 64, 64, 3)).astype("float32")
+    return DCGAN, batch
+
+
+MODELS = {"single_gan": single_gan_setting, "xgan": xgan_setting}
+
+
+def batch_size(batch) -> int:
+    """Images per step of a batch: an image array, or a tuple of one per domain."""
+    return len(keras.tree.flatten(batch)[0])
 
 
 def build(model_name: str, jit_compile: bool):
@@ -51,13 +64,13 @@ def images_per_second(model_name: str, jit_compile: bool, steps: int) -> float:
     model.fit(dataset, steps_per_epoch=3, epochs=1, verbose=0)  # trace / compile
     start = time.perf_counter()
     model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
-    return steps * len(batch[0]) / (time.perf_counter() - start)
+    return steps * batch_size(batch) / (time.perf_counter() - start)
 
 
 def train_step_flops(model_name: str) -> int:
     """Float ops of one train step, from the op shapes of its traced graph (forward and backward)."""
     model, batch = build(model_name, jit_compile=False)
-    specs = tuple(tf.TensorSpec(part.shape, part.dtype) for part in batch)
+    specs = tf.nest.map_structure(lambda part: tf.TensorSpec(part.shape, part.dtype), batch)
     graph = tf.function(model.train_step).get_concrete_function(specs).graph
     options = option_builder.ProfileOptionBuilder.float_operation()
     options["output"] = "none"
@@ -88,13 +101,13 @@ def main() -> None:
     peak = matmul_gflops()
     rates = {jit: images_per_second(args.model, jit, args.steps) for jit in (False, True)}
     flops = train_step_flops(args.model)
-    batch_size = len(MODELS[args.model]()[1][0])
+    images = batch_size(MODELS[args.model]()[1])
     best = max(rates.values())
-    achieved = flops * best / batch_size / 1e9
+    achieved = flops * best / images / 1e9
     print(json.dumps({
         "benchmark": "train_step",
         "model": args.model,
-        "batch_size": batch_size,
+        "batch_size": images,
         "images_per_s_no_xla": round(rates[False], 1),
         "images_per_s_xla": round(rates[True], 1),
         "xla_speedup": round(rates[True] / rates[False], 2),

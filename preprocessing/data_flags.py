@@ -5,7 +5,8 @@
     faces = data_flags.load_domain_from_config(config, "face", image_size=64)
 
 defines `--face_source`, `--face_crop`, `--face_augment` (and `--tfds_data_dir`
-once) and loads the domain they describe.
+once) and loads the domain they describe. A model with a single domain names it
+`""`: its flags are then plain `--source`, `--crop`, `--augment`.
 """
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ TFDS_DATA_DIR = "tfds_data_dir"
 
 
 def domain_flag_names(domain: str) -> list[str]:
-    return [f"{domain}_source", f"{domain}_crop", f"{domain}_augment"]
+    """[<domain>_source, <domain>_crop, <domain>_augment]; [source, crop, augment] for the domain ""."""
+    prefix = f"{domain}_" if domain else ""
+    return [f"{prefix}source", f"{prefix}crop", f"{prefix}augment"]
 
 
 def define_domain_flags(domains: dict, flag_values: flags.FlagValues = flags.FLAGS) -> list[str]:

@@ -10,11 +10,13 @@ A model's `train.py` is thin:
     model = fit.build_and_compile(current, config, lambda: XGAN(...))
     fit.fit(model, dataset, current, config, fit.take_fixed_inputs(dataset, config["num_grid_samples"]))
 
-Modules: `flags` (common CLI flags -> config dict), `run` (run setup),
+Modules: `flags` (common CLI flags -> config dict, presets), `run` (run setup),
 `schedules` (learning rates, optimizers), `gradients` (loss scaling and
-updates inside `train_step`), `callbacks` (backup/resume, NaN guard,
-TensorBoard, image grids, loss plot), `export` (generators as .keras), `fit`
-(the glue).
+updates inside `train_step`), `gan_model` (`GANModel`, a base class doing the
+contract's compile / metrics / compile-config plumbing), `gan_losses` (the
+adversarial losses GANs share), `callbacks` (backup/resume, NaN guard,
+TensorBoard, image grids and their GIF, loss plot), `export` (generators as
+.keras), `fit` (the glue).
 
 The contract a model package's `keras.Model` follows:
 
@@ -24,7 +26,8 @@ The contract a model package's `keras.Model` follows:
   trains (`optimizer.build(variables)`), so a backup can restore their state.
 - Losses are tracked by `keras.metrics.Mean` trackers returned by the
   `metrics` property; `train_step` returns `{name: tracker.result()}`. Every
-  value it returns is a loss: the NaN guard checks them all, TensorBoard and
+  value it returns is a scalar worth watching (the losses, and e.g. the
+  discriminator's mean output): the NaN guard checks them all, TensorBoard and
   losses.png show them all.
 - `model(x)`, with `x` the first element of a training batch (the batch itself
   when it is not a tuple), builds the model; otherwise build it before `fit`.
@@ -32,5 +35,7 @@ The contract a model package's `keras.Model` follows:
   `<run_dir>/export/<name>.keras`.
 - `sample_grid(*fixed_inputs) -> list[tuple[str, images]]`: named rows of
   images `[N, H, W, 3]` in [-1, 1] for the image grids, e.g.
-  `[("face", x), ("face2cartoon", y)]`.
+  `[("face", x), ("face2cartoon", y)]`. `fixed_inputs` are what `fit` is given:
+  the first examples of the dataset (`fit.take_fixed_inputs`) for a
+  translation model, a fixed noise batch for a model that draws from noise.
 """

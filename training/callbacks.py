@@ -1,4 +1,4 @@
-"""Callbacks every model trains with: backup and resume, NaN guard, TensorBoard, image grids, loss plot.
+"""Callbacks every model trains with: backup and resume, NaN guard, TensorBoard, image grids (+ GIF), loss plot.
 
 What Keras 3.15's `BackupAndRestore` does, and why `ResumableBackup` extends it:
 
@@ -31,9 +31,11 @@ import tensorflow as tf
 from absl import logging
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+from PIL import Image
 
 BACKUP_WEIGHTS = "latest.weights.h5"
 BACKUP_METADATA = "training_metadata.json"
+GRIDS_ANIMATION = "grids.gif"
 
 
 def model_optimizers(model: keras.Model) -> dict:
@@ -187,13 +189,19 @@ class ImageGridCallback(keras.callbacks.Callback):
     Saves `<run_dir>/grids/epoch_0001.png` (1-based, as the progress bar counts)
     with one labelled row per named row, and logs the grid as the TensorBoard
     image "samples" in `<run_dir>/tensorboard/images` at step = epoch (0-based,
-    as Keras's epoch_* scalars).
+    as Keras's epoch_* scalars). When training ends, animates every grid PNG of
+    the run (a resumed run's earlier ones too) into `<run_dir>/grids.gif`.
+
+    `fixed_inputs` are whatever `sample_grid` takes: real images for a
+    translation model (`training.fit.take_fixed_inputs`), a fixed noise batch
+    for a model that draws from noise.
     """
 
     def __init__(self, fixed_inputs, run_dir, every_n_epochs: int = 1):
         super().__init__()
         self.fixed_inputs = tuple(fixed_inputs)
         self.grids_dir = Path(run_dir) / "grids"
+        self.animation_path = Path(run_dir) / GRIDS_ANIMATION
         self.log_dir = Path(run_dir) / "tensorboard" / "images"
         self.every_n_epochs = every_n_epochs
         self._writer = None
@@ -216,6 +224,9 @@ class ImageGridCallback(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self._writer.close()
+        frames = sorted(self.grids_dir.glob("epoch_*.png"))
+        if frames:
+            save_animation(frames, self.animation_path)
 
 
 class LossPlotCallback(keras.callbacks.Callback):
@@ -291,6 +302,22 @@ def save_grid_png(rows, path, title: str = "") -> None:
     if title:
         figure.suptitle(title)
     figure.savefig(path, dpi=100)
+
+
+def save_animation(png_paths, path, max_frames: int = 100, frame_ms: int = 400, last_frame_ms: int = 2000) -> None:
+    """The PNGs (e.g. one grid per epoch, in order) as a looping animated GIF.
+
+    At most `max_frames`, evenly spread and always including the last, so a
+    300-epoch run stays a GIF of a few megabytes; the last frame is held longer.
+    """
+    png_paths = list(png_paths)
+    picks = np.unique(np.linspace(0, len(png_paths) - 1, min(max_frames, len(png_paths))).round().astype(int))
+    frames = []
+    for index in picks:
+        with Image.open(png_paths[index]) as png:
+            frames.append(png.convert("RGB").quantize())  # 1 byte a pixel: 100 large frames fit in memory
+    durations = [frame_ms] * (len(frames) - 1) + [last_frame_ms]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=durations, loop=0)
 
 
 def plot_losses(history: dict, path) -> None:

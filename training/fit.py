@@ -10,6 +10,7 @@ import keras
 from absl import logging
 
 from training.callbacks import (
+    GRIDS_ANIMATION,
     ImageGridCallback,
     LossPlotCallback,
     ResumableBackup,
@@ -55,8 +56,8 @@ def fit(model: keras.Model, dataset, run: Run, config: dict, fixed_inputs, extra
     """Trains `model` for `config["epochs"]` x `config["steps_per_epoch"]` steps, resuming from `run`'s backup.
 
     `dataset` yields batches endlessly; `model.fit` distributes it under the
-    strategy. Writes TensorBoard logs, image grids of `model.sample_grid(*fixed_inputs)`,
-    history.json and losses.png, backs up the training state, and exports the
+    strategy. Writes TensorBoard logs, image grids of `model.sample_grid(*fixed_inputs)`
+    (a PNG per epoch and grids.gif of them all), history.json and losses.png, backs up the training state, and exports the
     generators. Returns the run's history ({"epoch": [...], "<loss>": [...]}),
     including epochs of the runs it resumes (an epoch finished after a resume
     reports the means of its remaining steps). Raises `TrainingDiverged` when a
@@ -123,7 +124,7 @@ def _print_outputs(run: Run, exported: dict) -> None:
         f"Outputs of the run in {run.run_dir}:",
         f"  config          {run.run_dir / 'config.json'}",
         f"  TensorBoard     tensorboard --logdir {run.tensorboard_dir}",
-        f"  image grids     {run.grids_dir}/",
+        f"  image grids     {run.grids_dir}/, animated: {run.run_dir / GRIDS_ANIMATION}",
         f"  losses          {run.run_dir / 'losses.png'}, {run.run_dir / 'history.json'}",
         f"  training state  {run.backup_dir}/ (rerun with --run_dir={run.run_dir} to resume or extend it)",
         *(f"  generator       {path}" for path in exported.values()),

@@ -6,6 +6,8 @@ A model package's `train.py` defines its own flags, then
 
 with its own measured or published defaults, and after parsing turns both into
 one plain, JSON-serialisable dict with `config_from_flags("xgan", ["gan_weight", ...])`.
+A model with named settings (the report's experiments, say) resolves them with
+`apply_preset`, so flags given on the command line still win.
 """
 from __future__ import annotations
 
@@ -127,3 +129,28 @@ def config_from_flags(
     if config["decay_start_epoch"] is None:
         config["decay_start_epoch"] = config["epochs"] // 2
     return config
+
+
+def apply_preset(config: dict, preset: dict, flag_values: flags.FlagValues = flags.FLAGS) -> dict:
+    """`config` with `preset`'s values ({flag name: value}) for every flag not given on the command line."""
+    return {**config, **{name: value for name, value in preset.items() if not flag_values[name].present}}
+
+
+class _IntListParser(flags.ListParser):
+    """"256,128,64" -> [256, 128, 64]; every entry a positive integer."""
+
+    def parse(self, argument):
+        values = argument if isinstance(argument, list) else super().parse(argument)
+        try:
+            numbers = [int(value) for value in values]
+        except ValueError as error:
+            raise ValueError(f"expected comma-separated integers, got {argument!r}") from error
+        if not numbers or min(numbers) < 1:
+            raise ValueError(f"expected one or more positive integers, got {argument!r}")
+        return numbers
+
+
+def define_int_list(name: str, default, help: str, flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """A flag `--name=256,128,64` whose value is a list of positive ints (e.g. layer widths)."""
+    flags.DEFINE(_IntListParser(), name, list(default), help, flag_values=flag_values,
+                 serializer=flags.CsvListSerializer(","))

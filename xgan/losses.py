@@ -24,19 +24,20 @@ from __future__ import annotations
 
 from keras import ops
 
+from training.gan_losses import (  # noqa: F401  (re-exported: the XGAN losses in one place)
+    GAN_LOSSES,
+    check_option,
+    discriminator_loss,
+    generator_adversarial_loss,
+    sigmoid_cross_entropy,
+)
+
 SEMANTIC_DISTANCES = ("l1", "l2", "cosine")
-GAN_LOSSES = ("bce", "lsgan")
 _EPSILON = 1e-12  # keeps the cosine's division finite for a zero embedding
 
 # c_dann's binary labels: domain 1 (faces) -> 0, domain 2 (cartoons) -> 1.
 FACE_DOMAIN_LABEL = 0.0
 CARTOON_DOMAIN_LABEL = 1.0
-
-
-def check_option(name: str, value: str, options: tuple[str, ...]) -> str:
-    if value not in options:
-        raise ValueError(f"{name} must be one of {options}, got {value!r}")
-    return value
 
 
 def _per_example(x):
@@ -58,11 +59,6 @@ def embedding_distance(a, b, distance: str = "l1"):
         return ops.mean(ops.square(a - b), axis=-1)
     norms = ops.sqrt(ops.sum(ops.square(a), axis=-1) * ops.sum(ops.square(b), axis=-1))
     return 1.0 - ops.sum(a * b, axis=-1) / ops.maximum(norms, _EPSILON)
-
-
-def sigmoid_cross_entropy(labels, logits):
-    """Element-wise ℓ(label, logit) = -label log σ(logit) - (1 - label) log(1 - σ(logit)), in float32."""
-    return ops.binary_crossentropy(ops.cast(labels, "float32"), ops.cast(logits, "float32"), from_logits=True)
 
 
 def reconstruction_loss(images, reconstructions):
@@ -100,32 +96,3 @@ def semantic_consistency_loss(embeddings, translated_embeddings, distance: str =
 def teacher_loss(embeddings, teacher_embeddings, distance: str = "l1"):
     """L_teach = E_{x~p_D1} ||T(x) - e_1(x)||, T a pre-trained teacher's embedding of the same image."""
     return ops.mean(embedding_distance(teacher_embeddings, embeddings, distance))
-
-
-def generator_adversarial_loss(fake_logits, gan_loss: str = "bce"):
-    """The generator's part of L_gan,1->2 = E_{x~p_D2} log D_2(x) + E_{x~p_D1} log(1 - D_2(g_1->2(x))).
-
-    "bce" (default): the non-saturating form, E ℓ(1, D(g(x))) (Goodfellow et al. 2014).
-    "lsgan": E (D(g(x)) - 1)^2 (Mao et al. 2017).
-    """
-    check_option("gan_loss", gan_loss, GAN_LOSSES)
-    fake_logits = ops.cast(fake_logits, "float32")
-    if gan_loss == "bce":
-        return ops.mean(sigmoid_cross_entropy(ops.ones_like(fake_logits), fake_logits))
-    return ops.mean(ops.square(fake_logits - 1.0))
-
-
-def discriminator_loss(real_logits, fake_logits, gan_loss: str = "bce"):
-    """The discriminator's side of L_gan: real images -> 1, translations -> 0, summed.
-
-    "bce" (default): E ℓ(1, D(x)) + E ℓ(0, D(g(x))) (the report's discriminator loss).
-    "lsgan": E (D(x) - 1)^2 + E D(g(x))^2.
-    """
-    check_option("gan_loss", gan_loss, GAN_LOSSES)
-    real_logits = ops.cast(real_logits, "float32")
-    fake_logits = ops.cast(fake_logits, "float32")
-    if gan_loss == "bce":
-        real_term = ops.mean(sigmoid_cross_entropy(ops.ones_like(real_logits), real_logits))
-        fake_term = ops.mean(sigmoid_cross_entropy(ops.zeros_like(fake_logits), fake_logits))
-        return real_term + fake_term
-    return ops.mean(ops.square(real_logits - 1.0)) + ops.mean(ops.square(fake_logits))

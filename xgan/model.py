@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import keras
 import tensorflow as tf
+from keras import ops
 
 from training import gradients
+from training.gan_model import GANModel
 from xgan import losses, networks
 from xgan.networks import DOMAINS, EMBEDDING_SIZE, IMAGE_SHAPE
 
@@ -34,7 +36,7 @@ def _other(domain: str) -> str:
 
 
 @keras.saving.register_keras_serializable(package="xgan")
-class XGAN(keras.Model):
+class XGAN(GANModel):
     """XGAN on an unpaired dataset of `(face_batch, cartoon_batch)`, float32 [B, 64, 64, 3] in [-1, 1].
 
     Args:
@@ -48,6 +50,12 @@ class XGAN(keras.Model):
         discriminate: "cartoon" (a discriminator on translated cartoons only, as
             the report) or "both" (also on translated faces, as the paper's objective).
         gradient_reversal_scale: λ of the gradient-reversal layer before c_dann.
+        gradient_reversal_ramp_steps: 0 keeps λ constant. Otherwise the
+            gradient the encoders receive from L_dann grows as Ganin &
+            Lempitsky's (2015) schedule λ_p = λ (2 / (1 + exp(-10 p)) - 1), p
+            the fraction of these generator steps done (then 1): early
+            reversed gradients from a classifier that has not learnt anything
+            yet only push the embeddings about.
         teacher: optional frozen Keras model mapping a face image batch
             [B, 64, 64, 3] in [-1, 1] to a [B, 1024] embedding (L_teach pulls
             e_face(x) towards it). Wrap any preprocessing or projection it needs
@@ -67,6 +75,7 @@ class XGAN(keras.Model):
         gan_loss: str = "bce",
         discriminate: str = "cartoon",
         gradient_reversal_scale: float = 1.0,
+        gradient_reversal_ramp_steps: int = 0,
         teacher: keras.Model | None = None,
         **kwargs,
     ):
@@ -83,6 +92,9 @@ class XGAN(keras.Model):
         self.gan_loss = gan_loss
         self.discriminate = discriminate
         self.gradient_reversal_scale = float(gradient_reversal_scale)
+        if gradient_reversal_ramp_steps < 0:
+            raise ValueError(f"gradient_reversal_ramp_steps must be >= 0, got {gradient_reversal_ramp_steps}")
+        self.gradient_reversal_ramp_steps = int(gradient_reversal_ramp_steps)
 
         self.private_encoders = {domain: networks.build_private_encoder(domain) for domain in DOMAINS}
         self.shared_encoder = networks.build_shared_encoder()
@@ -157,10 +169,8 @@ class XGAN(keras.Model):
             losses.reconstruction_loss(images[domain], self.decode(embeddings[domain], domain, training))
             for domain in DOMAINS
         )
-        domain_adversarial = losses.domain_adversarial_loss(
-            self.domain_classifier(embeddings["face"], training=training),
-            self.domain_classifier(embeddings["cartoon"], training=training),
-        )
+        domain_logits = {domain: self._domain_logits(embeddings[domain], training) for domain in DOMAINS}
+        domain_adversarial = losses.domain_adversarial_loss(domain_logits["face"], domain_logits["cartoon"])
         # L_sem,1->2 compares e_1(x) with e_2(g_1->2(x)): the translation is re-encoded by its own domain's encoder.
         semantic = sum(
             losses.semantic_consistency_loss(
@@ -192,6 +202,21 @@ class XGAN(keras.Model):
         result["Generator_loss"] = total
         return result
 
+    def gradient_reversal_ramp(self):
+        """2 / (1 + exp(-10 p)) - 1 at the generator optimiser's step, p = step / ramp steps (capped at 1).
+
+        1 without a ramp, or before `compile` gave the model an optimiser.
+        """
+        if not self.gradient_reversal_ramp_steps or getattr(self, "g_optimizer", None) is None:
+            return 1.0
+        progress = ops.minimum(ops.cast(self.g_optimizer.iterations, "float32") / self.gradient_reversal_ramp_steps, 1.0)
+        return 2.0 / (1.0 + ops.exp(-10.0 * progress)) - 1.0
+
+    def _domain_logits(self, embeddings, training: bool):
+        """c_dann(e(x)); the encoders' share of its gradient (reversed by c_dann's first layer) follows the ramp."""
+        ramped = networks.scale_gradient(embeddings, self.gradient_reversal_ramp())
+        return self.domain_classifier(ramped, training=training)
+
     def discriminator_loss(self, real_images: dict, translations: dict, training: bool = False):
         """Sum over the discriminated domains of D_d's loss on real images vs translations into d."""
         return sum(
@@ -204,27 +229,6 @@ class XGAN(keras.Model):
         )
 
     # -- Keras training API -------------------------------------------------------------------
-
-    def compile(self, g_optimizer, d_optimizer, **kwargs):
-        """One optimiser per player; `kwargs` (e.g. `jit_compile`) go to `keras.Model.compile`.
-
-        Under "mixed_float16" pass both optimisers wrapped in
-        `keras.optimizers.LossScaleOptimizer`.
-        """
-        super().compile(**kwargs)
-        self.g_optimizer = g_optimizer
-        self.d_optimizer = d_optimizer
-        # Built now, not lazily inside the first traced step, so a checkpoint can restore their state.
-        for optimizer, variables in (
-            (g_optimizer, self.generator_variables),
-            (d_optimizer, self.discriminator_variables),
-        ):
-            if not optimizer.built:
-                optimizer.build(variables)
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def train_step(self, data):
         faces, cartoons = data
@@ -250,11 +254,6 @@ class XGAN(keras.Model):
         images = {"face": faces, "cartoon": cartoons}
         d_loss = self.discriminator_loss(images, self._discriminated_translations(images, training=False))
         return self._update_trackers({"Discriminator_loss": d_loss, **self.generator_losses(faces, cartoons)})
-
-    def _update_trackers(self, values: dict) -> dict:
-        for name, value in values.items():
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     # -- inference and export -----------------------------------------------------------------
 
@@ -297,6 +296,7 @@ class XGAN(keras.Model):
             "gan_loss": self.gan_loss,
             "discriminate": self.discriminate,
             "gradient_reversal_scale": self.gradient_reversal_scale,
+            "gradient_reversal_ramp_steps": self.gradient_reversal_ramp_steps,
             "teacher": None if self.teacher is None else keras.saving.serialize_keras_object(self.teacher),
         }
 
@@ -308,15 +308,6 @@ class XGAN(keras.Model):
             teacher = keras.saving.deserialize_keras_object(teacher)
         return cls(teacher=teacher, **config)
 
-    def get_compile_config(self):
-        return {
-            **super().get_compile_config(),
-            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
-            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
-        }
-
-    def compile_from_config(self, config):
-        self.compile(**keras.saving.deserialize_keras_object(config))
 
 
 def _check_teacher(teacher: keras.Model) -> None:

@@ -49,6 +49,10 @@ flags.DEFINE_enum("discriminate", "cartoon", list(DISCRIMINATE_OPTIONS),
                   "Domains with a discriminator on translated images: cartoon (the report) or both (the paper).")
 flags.DEFINE_float("gradient_reversal_scale", 1.0,
                    "λ of the gradient-reversal layer between the encoders and the DANN classifier.")
+flags.DEFINE_enum("gradient_reversal_ramp", "ganin", ["ganin", "constant"],
+                  "How λ of the gradient reversal evolves: ganin (from 0 to --gradient_reversal_scale over the "
+                  "run, as Ganin & Lempitsky 2015: λ_p = λ (2 / (1 + exp(-10 p)) - 1), p the fraction of training "
+                  "done) or constant (--gradient_reversal_scale from the first step).")
 flags.DEFINE_string("teacher_model", "",
                     "Optional .keras teacher: maps face batches [B, 64, 64, 3] in [-1, 1] to [B, 1024] "
                     "embeddings that L_teach pulls the face embeddings towards.")
@@ -71,13 +75,18 @@ def build_dataset(config: dict):
 
 def build_model(config: dict) -> XGAN:
     teacher = keras.saving.load_model(config["teacher_model"], compile=False) if config["teacher_model"] else None
-    return XGAN(**{name: config[name] for name in MODEL_FLAGS}, teacher=teacher)
+    ramp_steps = config["epochs"] * config["steps_per_epoch"] if config["gradient_reversal_ramp"] == "ganin" else 0
+    return XGAN(
+        **{name: config[name] for name in MODEL_FLAGS}, gradient_reversal_ramp_steps=ramp_steps, teacher=teacher
+    )
 
 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    config = training_flags.config_from_flags("xgan", [*MODEL_FLAGS, "teacher_model", *DATA_FLAGS])
+    config = training_flags.config_from_flags(
+        "xgan", [*MODEL_FLAGS, "gradient_reversal_ramp", "teacher_model", *DATA_FLAGS]
+    )
     current = run.setup_run("xgan", config)
     dataset = build_dataset(config)
     model = fit.build_and_compile(current, config, lambda: build_model(config))

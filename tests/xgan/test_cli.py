@@ -1,4 +1,5 @@
 """`python -m xgan.train` and `python -m xgan.translate` end to end, on tiny settings."""
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +22,9 @@ def test_train_then_translate(tmp_path):
         "--jit_compile=false", f"--run_dir={run_dir}")
     assert list((run_dir / "tensorboard" / "train").glob("events.out.tfevents.*"))
     assert sorted(p.name for p in (run_dir / "grids").glob("*.png")) == ["epoch_0001.png", "epoch_0002.png"]
-    assert (run_dir / "losses.png").is_file() and (run_dir / "config.json").is_file()
+    assert (run_dir / "losses.png").is_file() and (run_dir / "grids.gif").is_file()
+    config = json.loads((run_dir / "config.json").read_text())
+    assert (config["gradient_reversal_ramp"], config["learning_rate"], config["batch_size"]) == ("ganin", 2e-4, 4)
     for name in ("face2cartoon", "cartoon2face"):
         assert (run_dir / "export" / f"{name}.keras").is_file()
 

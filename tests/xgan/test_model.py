@@ -112,7 +112,7 @@ def test_autoencoder_loss_falls_on_a_fixed_batch():
     model = XGAN(domain_adversarial_weight=0.0, semantic_weight=0.0, gan_weight=0.0)
     model.compile(g_optimizer=adam(), d_optimizer=adam())
 
-    history = model.fit(tf.data.Dataset.from_tensors((faces, cartoons)).repeat(), epochs=12, steps_per_epoch=1,
+    history = model.fit(tf.data.Dataset.from_tensors((faces, cartoons)).repeat(), epochs=50, steps_per_epoch=1,
                         shuffle=False, verbose=0).history  # fmt: skip
 
     autoencoder = np.array(history["autoencoder_loss"])
@@ -311,6 +311,7 @@ def test_get_config_round_trip_keeps_the_hyper_parameters():
         gan_loss="lsgan",
         discriminate="both",
         gradient_reversal_scale=0.3,
+        gradient_reversal_ramp_steps=7,
         teacher=tiny_teacher(),
     )
     config = model.get_config()
@@ -319,6 +320,7 @@ def test_get_config_round_trip_keeps_the_hyper_parameters():
     assert json.dumps(clone.get_config()) == as_json
     assert sorted(clone.discriminators) == ["cartoon", "face"]
     assert clone.domain_classifier.get_layer("domain_classifier_gradient_reversal").scale == 0.3
+    assert clone.gradient_reversal_ramp_steps == 7
     assert clone.teacher.name == "tiny_teacher"
 
 
@@ -361,3 +363,29 @@ def test_sample_grid_rows(batch):
         assert images.min() >= -1.0 and images.max() <= 1.0
     np.testing.assert_array_equal(rows[0][1], faces)
     np.testing.assert_allclose(rows[1][1], model.translate(faces, "face2cartoon"), rtol=1e-6, atol=1e-6)
+
+
+def test_gradient_reversal_ramp_follows_ganins_schedule(batch):
+    """λ_p / λ = 2 / (1 + exp(-10 p)) - 1: 0 at the first step, ~0.987 halfway, 1 from the end of the ramp on."""
+    model = XGAN(gradient_reversal_ramp_steps=10)
+    model.compile(g_optimizer=adam(), d_optimizer=adam())
+    for step, expected in ((0, 0.0), (5, 2 / (1 + np.exp(-5.0)) - 1), (10, 2 / (1 + np.exp(-10.0)) - 1), (30, 0.99991)):
+        model.g_optimizer.iterations.assign(step)
+        np.testing.assert_allclose(float(model.gradient_reversal_ramp()), expected, rtol=1e-4)
+    assert XGAN().gradient_reversal_ramp() == 1.0
+    with pytest.raises(ValueError, match="gradient_reversal_ramp_steps"):
+        XGAN(gradient_reversal_ramp_steps=-1)
+
+
+def test_the_ramp_scales_only_the_encoders_share_of_the_dann_gradient(batch):
+    """At the ramp's start the encoders get no L_dann gradient; c_dann itself still learns."""
+    faces, cartoons = batch
+    model = XGAN(reconstruction_weight=0.0, semantic_weight=0.0, gan_weight=0.0, gradient_reversal_ramp_steps=100)
+    model.compile(g_optimizer=adam(), d_optimizer=adam())
+    with tf.GradientTape() as tape:
+        loss = model.generator_losses(faces, cartoons, training=True)["Generator_loss"]
+    encoder_variables = model.shared_encoder.trainable_variables
+    classifier_variables = model.domain_classifier.trainable_variables
+    gradients = tape.gradient(loss, encoder_variables + classifier_variables)
+    assert all(not np.any(g) for g in gradients[: len(encoder_variables)])
+    assert all(np.any(g) for g in gradients[len(encoder_variables):])

@@ -197,3 +197,22 @@ def test_domain_classifier_outputs_a_logit_that_depends_on_the_embedding():
     logits = keras.ops.convert_to_numpy(classifier(np.random.default_rng(0).normal(size=(8, 1024)).astype("float32")))
     assert logits.shape == (8, 1)
     assert np.ptp(logits) > 1e-3
+
+
+def test_embeddings_lie_on_the_sphere_of_radius_sqrt_1024(nets):
+    """Bounded embeddings: gradient reversal cannot inflate them, whatever the input's scale."""
+    features = np.random.default_rng(0).normal(0, 1, (3, 16, 16, 64)).astype(np.float32)
+    for scale in (1e-3, 1.0, 1e3):
+        embedding = keras.ops.convert_to_numpy(nets["shared_encoder"](features * scale))
+        np.testing.assert_allclose(np.linalg.norm(embedding, axis=-1), 32.0, rtol=1e-4)
+
+
+@pytest.mark.parametrize("scale", [0.5, -2.0])
+def test_scale_gradient_is_identity_forward_and_scales_the_gradient(scale):
+    x = tf.constant(np.random.default_rng(1).normal(size=(2, 8)), tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = networks.scale_gradient(x, tf.constant(scale))
+        loss = tf.reduce_sum(3.0 * y)
+    np.testing.assert_array_equal(y, x)
+    np.testing.assert_array_equal(tape.gradient(loss, x), np.full((2, 8), 3.0 * scale, np.float32))

@@ -1,0 +1,5 @@
+"""A single-domain DCGAN that draws cartoon faces from noise (the report's §6.1).
+
+`single_gan.networks` and `single_gan.losses` are pure Keras (any backend); the
+model, `single_gan.model.DCGAN`, trains with the TensorFlow backend.
+"""

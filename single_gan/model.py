@@ -1,0 +1,139 @@
+"""DCGAN: a generator that draws cartoon faces from noise, trained against a discriminator (report §6.1).
+
+Two `keras.Sequential` players wrapped in one `keras.Model`, as in the report:
+the generator G maps noise z ~ N(0, I) to a 64x64 image, the discriminator D
+maps an image to the logit of "this image is real". Each training step:
+
+    1. D minimises L_D = E ℓ(1, D(x)) + E ℓ(0, D(G(z)))      on a real batch x and G's samples
+    2. G minimises L_G = E ℓ(1, D(G(z')))                    on fresh noise z', against the updated D
+
+See `single_gan.losses` for the equations and `single_gan.networks` for the layers.
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from single_gan import losses, networks
+from training import gradients
+from training.gan_model import GANModel
+
+GRID_COLUMNS = 8
+TRACKED = ("d_loss", "g_loss", "d_real", "d_fake")
+
+
+@keras.saving.register_keras_serializable(package="single_gan")
+class DCGAN(GANModel):
+    """DCGAN on a dataset of image batches, float32 [B, 64, 64, 3].
+
+    Args:
+        noise_dim: size of the noise vector z (the report's 100).
+        generator_filters: widths of G's dense layer and deconvolutions (see `networks.build_generator`).
+        discriminator_filters: widths of D's convolutions.
+        seed: seed of the noise the model draws in training (None: from Keras's global seed).
+
+    Use `compile(g_optimizer=..., d_optimizer=...)` then `fit(dataset)`. The
+    logs are the two losses and the discriminator's mean probability of "real"
+    on real images (`d_real`) and on generated ones (`d_fake`).
+    """
+
+    def __init__(
+        self,
+        noise_dim: int = networks.NOISE_DIM,
+        generator_filters=networks.GENERATOR_FILTERS,
+        discriminator_filters=networks.DISCRIMINATOR_FILTERS,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.noise_dim = int(noise_dim)
+        self.generator_filters = tuple(int(width) for width in generator_filters)
+        self.discriminator_filters = tuple(int(width) for width in discriminator_filters)
+        self.seed = seed
+        self.generator = networks.build_generator(self.noise_dim, self.generator_filters)
+        self.discriminator = networks.build_discriminator(self.discriminator_filters)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in TRACKED}
+        self.built = True  # both players were built from their input shapes above
+
+    def sample_noise(self, count):
+        """z ~ N(0, I): [count, noise_dim], a new draw from the model's seed generator on every call."""
+        return keras.random.normal((count, self.noise_dim), seed=self.seed_generator)
+
+    def call(self, inputs, training=None):
+        """Noise -> images: G(z)."""
+        return self.generator(inputs, training=training)
+
+    # -- the training contract (compile, metrics: `training.gan_model.GANModel`) --------------------
+
+    @property
+    def generator_variables(self):
+        return self.generator.trainable_variables
+
+    @property
+    def discriminator_variables(self):
+        return self.discriminator.trainable_variables
+
+    def train_step(self, real_images):
+        batch_size = tf.shape(real_images)[0]
+
+        # Discriminator step: G's samples are its inputs, not something it trains.
+        fake_images = self.generator(self.sample_noise(batch_size), training=True)
+        with tf.GradientTape() as tape:
+            real_logits = self.discriminator(real_images, training=True)
+            fake_logits = self.discriminator(fake_images, training=True)
+            d_loss = losses.discriminator_loss(real_logits, fake_logits)
+            scaled = gradients.scale_loss(self.d_optimizer, d_loss)
+        gradients.apply_gradients(tape, self.d_optimizer, scaled, self.discriminator_variables)
+
+        # Generator step, on fresh noise, against the updated discriminator.
+        with tf.GradientTape() as tape:
+            fake_images = self.generator(self.sample_noise(batch_size), training=True)
+            g_loss = losses.generator_loss(self.discriminator(fake_images, training=True))
+            scaled = gradients.scale_loss(self.g_optimizer, g_loss)
+        gradients.apply_gradients(tape, self.g_optimizer, scaled, self.generator_variables)
+
+        return self._update_trackers({
+            "d_loss": d_loss,
+            "g_loss": g_loss,
+            "d_real": losses.mean_probability_real(real_logits),
+            "d_fake": losses.mean_probability_real(fake_logits),
+        })  # fmt: skip
+
+    # -- inference and export -----------------------------------------------------------------
+
+    def exportable_models(self) -> dict:
+        """{"generator": G}: noise [B, noise_dim] -> images [B, 64, 64, 3] in [-1, 1]."""
+        return {"generator": self.generator}
+
+    def sample_grid(self, noise) -> list:
+        """G(noise) in rows of `GRID_COLUMNS`: [(row name, float32 NumPy images [<=8, 64, 64, 3] in [-1, 1]), ...].
+
+        Row names number the noise vectors, e.g. "z 1-8", "z 9-16".
+        """
+        images = keras.ops.convert_to_numpy(keras.ops.cast(self.generator(noise, training=False), "float32"))
+        return [
+            (f"z {start + 1}-{min(start + GRID_COLUMNS, len(images))}", images[start : start + GRID_COLUMNS])
+            for start in range(0, len(images), GRID_COLUMNS)
+        ]
+
+    # -- serialisation ------------------------------------------------------------------------
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "noise_dim": self.noise_dim,
+            "generator_filters": list(self.generator_filters),
+            "discriminator_filters": list(self.discriminator_filters),
+            "seed": self.seed,
+        }
+
+
+def fixed_noise(count: int, noise_dim: int, seed: int) -> np.ndarray:
+    """`count` noise vectors z ~ N(0, I), float32 [count, noise_dim]: the same ones for the same seed.
+
+    Independent of the model's training noise, so the grids of every epoch (and
+    of a resumed run) show the same z, and `single_gan.sample` can redraw them.
+    """
+    return np.random.default_rng(seed).standard_normal((count, noise_dim), dtype=np.float32)
