@@ -57,11 +57,12 @@ def fit(model: keras.Model, dataset, run: Run, config: dict, fixed_inputs, extra
 
     `dataset` yields batches endlessly; `model.fit` distributes it under the
     strategy. Writes TensorBoard logs, image grids of `model.sample_grid(*fixed_inputs)`
-    (a PNG per epoch and grids.gif of them all), history.json and losses.png, backs up the training state, and exports the
-    generators. Returns the run's history ({"epoch": [...], "<loss>": [...]}),
-    including epochs of the runs it resumes (an epoch finished after a resume
-    reports the means of its remaining steps). Raises `TrainingDiverged` when a
-    loss turns NaN or infinite.
+    (a PNG per epoch and grids.gif of them all), history.json and losses.png,
+    backs up the training state, and exports the generators. Returns the run's
+    history ({"epoch": [...], "<loss>": [...]}), including epochs of the runs it
+    resumes (an epoch finished after a resume reports the means of its
+    remaining steps). Raises `TrainingDiverged` when a loss turns NaN or
+    infinite.
     """
     steps_per_epoch, epochs = config["steps_per_epoch"], config["epochs"]
     _build_from_dataset(model, dataset, run)

@@ -209,7 +209,8 @@ class XGAN(GANModel):
         """
         if not self.gradient_reversal_ramp_steps or getattr(self, "g_optimizer", None) is None:
             return 1.0
-        progress = ops.minimum(ops.cast(self.g_optimizer.iterations, "float32") / self.gradient_reversal_ramp_steps, 1.0)
+        steps = ops.cast(self.g_optimizer.iterations, "float32")
+        progress = ops.minimum(steps / self.gradient_reversal_ramp_steps, 1.0)
         return 2.0 / (1.0 + ops.exp(-10.0 * progress)) - 1.0
 
     def _domain_logits(self, embeddings, training: bool):
@@ -307,7 +308,6 @@ class XGAN(GANModel):
         if teacher is not None:
             teacher = keras.saving.deserialize_keras_object(teacher)
         return cls(teacher=teacher, **config)
-
 
 
 def _check_teacher(teacher: keras.Model) -> None:

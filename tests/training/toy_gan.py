@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from training import gradients
+from training.gan_model import GANModel
 
 IMAGE_SHAPE = (8, 8, 3)
 
@@ -29,7 +30,7 @@ def build_discriminator() -> keras.Model:
 
 
 @keras.saving.register_keras_serializable(package="toy_gan")
-class ToyGAN(keras.Model):
+class ToyGAN(GANModel):
     """Trains on batches of `(source_images, target_images)`, float32 [B, 8, 8, 3] in [-1, 1]."""
 
     def __init__(self, **kwargs):
@@ -42,17 +43,13 @@ class ToyGAN(keras.Model):
     def call(self, inputs, training=None):
         return self.generator(inputs, training=training)
 
-    def compile(self, g_optimizer, d_optimizer, **kwargs):
-        super().compile(**kwargs)
-        self.g_optimizer = g_optimizer
-        self.d_optimizer = d_optimizer
-        # Built now so a checkpoint restored before the first step has their variables to load into.
-        g_optimizer.build(self.generator.trainable_variables)
-        d_optimizer.build(self.discriminator.trainable_variables)
+    @property
+    def generator_variables(self):
+        return self.generator.trainable_variables
 
     @property
-    def metrics(self):
-        return list(self.trackers.values())
+    def discriminator_variables(self):
+        return self.discriminator.trainable_variables
 
     def train_step(self, data):
         sources, targets = data
@@ -64,17 +61,15 @@ class ToyGAN(keras.Model):
                 tf.zeros_like(fake_logits), fake_logits
             )
             scaled = gradients.scale_loss(self.d_optimizer, d_loss)
-        gradients.apply_gradients(tape, self.d_optimizer, scaled, self.discriminator.trainable_variables)
+        gradients.apply_gradients(tape, self.d_optimizer, scaled, self.discriminator_variables)
 
         with tf.GradientTape() as tape:
             fake_logits = self.discriminator(self.generator(sources, training=True), training=True)
             g_loss = self.bce(tf.ones_like(fake_logits), fake_logits)
             scaled = gradients.scale_loss(self.g_optimizer, g_loss)
-        gradients.apply_gradients(tape, self.g_optimizer, scaled, self.generator.trainable_variables)
+        gradients.apply_gradients(tape, self.g_optimizer, scaled, self.generator_variables)
 
-        self.trackers["d_loss"].update_state(d_loss)
-        self.trackers["g_loss"].update_state(g_loss)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return self._update_trackers({"d_loss": d_loss, "g_loss": g_loss})
 
     def exportable_models(self) -> dict:
         return {"source2target": self.generator}
