@@ -15,8 +15,10 @@ preset's value; config.json records what the run used. On a real Cartoon Set:
 
   python -m single_gan.train --source=cartoonset:data/cartoonset10k --crop=center
 
-Everything the run writes goes to --run_dir (see --helpfull for the shared
-training flags); rerun with the same --run_dir to resume.
+Everything the run writes goes to --run_dir; rerun with the same --run_dir to
+resume. --help shows this module's own flags; --helpfull adds the data flags
+(--source, --crop, --augment), the network widths (--generator_filters,
+--discriminator_filters) and the shared training flags.
 """
 from __future__ import annotations
 

@@ -10,8 +10,10 @@ The report's full setting on real data, e.g. on a GPU:
       --cartoon_source=cartoonset:data/cartoonset10k --cartoon_crop=center \\
       --epochs=300 --steps_per_epoch=1000 --mixed_precision=mixed_float16
 
-Everything the run writes goes to --run_dir (see --helpfull for the shared
-training flags); rerun with the same --run_dir to resume.
+Everything the run writes goes to --run_dir; rerun with the same --run_dir to
+resume. --help shows this module's own flags; --helpfull adds the data flags
+(--face_source, --cartoon_source, --*_crop, --*_augment) and the shared
+training flags.
 """
 from __future__ import annotations
 
