@@ -14,11 +14,11 @@ import pytest
 import tensorflow as tf
 
 from xgan import losses
-from xgan.model import XGAN
+from xgan.model import XGAN, embedding_spread
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TRACKED = ["Discriminator_loss", "Generator_loss", "autoencoder_loss", "domain_adversarial_loss",
-           "semantic_loss", "gan_loss"]  # fmt: skip
+           "semantic_loss", "gan_loss", "face_embedding_spread", "cartoon_embedding_spread"]  # fmt: skip
 
 
 def smooth_images(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -32,6 +32,16 @@ def batch() -> tuple[np.ndarray, np.ndarray]:
     """(faces, cartoons), 2 of each."""
     rng = np.random.default_rng(7)
     return smooth_images(rng, 2), smooth_images(rng, 2)
+
+
+def test_embedding_spread_matches_numpy_and_is_zero_for_a_collapsed_batch():
+    rng = np.random.default_rng(3)
+    embeddings = rng.normal(size=(6, 1024)).astype(np.float32) + 2.0
+    deviations = embeddings - embeddings.mean(axis=0)
+    expected = np.linalg.norm(deviations, axis=-1).mean() / np.linalg.norm(embeddings, axis=-1).mean()
+    np.testing.assert_allclose(float(embedding_spread(embeddings)), expected, rtol=1e-5)
+    assert float(embedding_spread(np.repeat(embeddings[:1], 6, axis=0))) == pytest.approx(0.0, abs=1e-6)
+    assert float(embedding_spread(np.stack([embeddings[0], -embeddings[0]]))) == pytest.approx(1.0)
 
 
 def adam() -> keras.optimizers.Optimizer:
@@ -226,7 +236,7 @@ MIRRORED_SCRIPT = textwrap.dedent(
 
     import keras
     import numpy as np
-    from xgan.model import XGAN
+    from xgan.model import XGAN, embedding_spread
 
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
@@ -276,6 +286,9 @@ def test_mirrored_strategy_on_two_devices_matches_one_device():
     assert report["replicas"] == 2
     assert sorted(report["mirrored_logs"]) == sorted(TRACKED)
     for name, value in report["single_logs"].items():
+        if name.endswith("_embedding_spread"):  # a statistic of each replica's own batch, not a global mean
+            assert 0.0 < report["mirrored_logs"][name] <= 1.0, name
+            continue
         np.testing.assert_allclose(report["mirrored_logs"][name], value, rtol=1e-4, err_msg=name)
     # A mis-averaged step (replicas' gradients summed, not averaged) would be off by ~100% of the update.
     # Not exactly 0%: per-replica batch shapes change float rounding (~1e-6), which the ReLU kinks of the
