@@ -1,0 +1,10 @@
+"""Evaluation: sample-quality metrics (FID, KID, IS) and the attribute-preservation benchmark.
+
+    python -m evaluation.score --real synthetic:photo:1000 --fake folder:out/ --metrics fid,kid,is
+    python -m evaluation.semantics --run_dir runs/xgan/<timestamp> --direction face2cartoon
+
+Modules: `metrics` (FID, KID and IS from activations, NumPy/SciPy), `features`
+(InceptionV3 activations, batched over a tf.data source), `score` (the metrics
+CLI), `attributes` (the per-domain attribute classifiers of the synthetic
+faces), `semantics` (the attribute-preservation benchmark CLI).
+"""

@@ -1,0 +1,422 @@
+"""Attribute preservation: does a translation keep the semantics of its source?
+
+usage: python -m evaluation.semantics --run_dir RUN [--direction face2cartoon] [--num_images 500]
+       python -m evaluation.semantics --generator G.keras --source_domain photo --target_domain cartoon --out DIR
+       python -m evaluation.semantics --untrained xgan [--direction face2cartoon] --out DIR   (the floor)
+
+The built-in faces know the attributes of every image. This translates N
+held-out source-domain records (records 0..N-1 of HELD_OUT_SEED, which no
+model trained with --seed below 90000 has seen) and reads each translation
+with an attribute classifier of the target domain (`evaluation.attributes`,
+trained once on real images and cached), scoring its prediction against the
+*source's* attributes:
+
+    accuracy_a = 1/N sum_i [ c_a(g(x_i)) = a(x_i) ]
+
+beside the classifier's accuracy on real target-domain images of the same
+people (the oracle: what a perfect translator would get) and the chance level
+1/variants (each variant is equally likely; a translator that loses the
+attribute scores about this). Writes <out>/semantics.md (the table, sample
+counts and a grid of source | translation | real target of the same person),
+<out>/semantics.json and <out>/examples.png, and logs the accuracies and the
+grid to TensorBoard (--logdir, by default <run_dir>/tensorboard/semantics, so
+`make tensorboard` shows them beside the training curves).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import app, flags
+from tqdm import tqdm
+
+from evaluation import attributes
+from evaluation.attributes import HELD_OUT_SEED, ClassifierSettings, ClassifierSetupError, chance_level
+from preprocessing import synthetic
+from preprocessing.folder_job import EXIT_COMPLETED, EXIT_USAGE
+from preprocessing.pipeline import load_domain
+from training.callbacks import BACKUP_METADATA, grid_image, save_grid_png, to_unit_range
+from training.export import load_generator
+
+# The names model packages give their domains -> the synthetic domain that draws them.
+DOMAIN_ALIASES = {"face": "photo", "photo": "photo", "human": "photo", "cartoon": "cartoon", "anime": "cartoon"}
+UNTRAINED_MODELS = ("xgan",)
+REPORT_FILE = "semantics.md"
+RESULTS_FILE = "semantics.json"
+EXAMPLES_FILE = "examples.png"
+FLAGS = flags.FLAGS
+
+
+class SemanticsSetupError(ValueError):
+    """A missing generator, unusable flags or paths; reported as one line."""
+
+
+def define_flags(flag_values: flags.FlagValues) -> None:
+    """Every flag of the CLI, in `flag_values` (a function, so tests can parse into a fresh FlagValues)."""
+    def define(define_fn, name, default, *arguments, **kwargs):  # arguments: [enum values,] help
+        define_fn(name, default, *arguments, flag_values=flag_values, **kwargs)
+
+    define(flags.DEFINE_string, "run_dir", None,
+           "Run directory of a trained model (any model package): translates with <run_dir>/export/<direction>.keras.")
+    define(flags.DEFINE_string, "direction", "face2cartoon",
+           "Name of the exported generator (<source>2<target>, e.g. face2cartoon, cartoon2face); with --untrained, "
+           "which of the fresh model's generators.")
+    define(flags.DEFINE_string, "generator", None, "An exported generator (.keras) to evaluate instead of --run_dir.")
+    define(flags.DEFINE_enum, "untrained", None, UNTRAINED_MODELS,
+           "Evaluate a freshly initialised generator of this model (random weights, --seed): the floor a "
+           "trained model should beat.")
+    define(flags.DEFINE_enum, "source_domain", None, synthetic.DOMAINS,
+           "Synthetic domain of the translator's inputs (default: from --direction, face -> photo).")
+    define(flags.DEFINE_enum, "target_domain", None, synthetic.DOMAINS,
+           "Synthetic domain of the translator's outputs (default: from --direction, cartoon -> cartoon).")
+    define(flags.DEFINE_integer, "num_images", 500, "Held-out source images to translate and score.", lower_bound=1)
+    define(flags.DEFINE_list, "attributes", list(attributes.DEFAULT_ATTRIBUTES),
+           f"Attributes to score, from {', '.join(synthetic.ATTRIBUTE_VARIANTS)}.")
+    define(flags.DEFINE_integer, "num_train_images", ClassifierSettings.num_train_images,
+           "Real images each attribute classifier trains on.", lower_bound=1)
+    define(flags.DEFINE_integer, "epochs", ClassifierSettings.epochs, "Training epochs of each attribute classifier.",
+           lower_bound=1)
+    define(flags.DEFINE_integer, "num_oracle_images", ClassifierSettings.num_oracle_images,
+           "Held-out real images each classifier's oracle accuracy is measured on.", lower_bound=1)
+    define(flags.DEFINE_integer, "batch_size", 64, "Batch size of classifier training and of translation.",
+           lower_bound=1)
+    define(flags.DEFINE_string, "cache_dir", None,
+           "Where the classifiers are cached and reused (default: <run_dir>/semantics/classifiers, else "
+           "<out>/classifiers).")
+    define(flags.DEFINE_bool, "retrain", False, "Retrain the classifiers even if the cache has matching ones.")
+    define(flags.DEFINE_string, "out", None,
+           f"Folder for {REPORT_FILE}, {RESULTS_FILE} and {EXAMPLES_FILE} (default: <run_dir>/semantics/<direction>).")
+    define(flags.DEFINE_string, "logdir", None,
+           "TensorBoard log folder (default: <run_dir>/tensorboard/semantics, else <out>/tensorboard).")
+    define(flags.DEFINE_integer, "num_examples", 8, "Source | translation pairs in the example grid.",
+           lower_bound=1)
+    define(flags.DEFINE_integer, "seed", 0, "Seed of the classifiers' training and of --untrained weights.")
+
+
+# -- which translator -----------------------------------------------------------------------------
+
+
+def domains_of(direction: str, source_domain: str | None, target_domain: str | None) -> tuple[str, str]:
+    """(source, target) synthetic domains: the flags, else the two halves of "<source>2<target>"."""
+    if source_domain and target_domain:
+        return source_domain, target_domain
+    source, separator, target = direction.partition("2")
+    if not separator or source not in DOMAIN_ALIASES or target not in DOMAIN_ALIASES:
+        raise SemanticsSetupError(
+            f"--direction={direction}: cannot tell its domains; pass --source_domain and --target_domain "
+            f"({' or '.join(synthetic.DOMAINS)})"
+        )
+    return source_domain or DOMAIN_ALIASES[source], target_domain or DOMAIN_ALIASES[target]
+
+
+def untrained_generator(model: str, direction: str, seed: int) -> keras.Model:
+    """The `direction` generator of a freshly initialised `model` (random weights drawn with `seed`)."""
+    keras.utils.set_random_seed(seed)
+    if model == "xgan":
+        from xgan.model import XGAN
+
+        generators = XGAN().exportable_models()
+    else:  # the flag's enum keeps this out of reach; here for the next model package
+        raise SemanticsSetupError(f"--untrained={model}: expected one of {', '.join(UNTRAINED_MODELS)}")
+    if direction not in generators:
+        raise SemanticsSetupError(f"--direction={direction}: an untrained {model} has {', '.join(generators)}")
+    return generators[direction]
+
+
+def generator_path(flag_values) -> Path | None:
+    """The .keras file to load, or None for --untrained; checks that exactly one translator is named."""
+    named = [name for name in ("run_dir", "generator", "untrained") if flag_values[name].value]
+    if len(named) != 1:
+        raise SemanticsSetupError("give exactly one of --run_dir, --generator, --untrained"
+                                  + (f" (got {', '.join('--' + name for name in named)})" if named else ""))
+    if flag_values.untrained:
+        return None
+    if flag_values.generator:
+        path = Path(flag_values.generator)
+    else:
+        path = Path(flag_values.run_dir) / "export" / f"{flag_values.direction}.keras"
+    if not path.is_file():
+        hint = (" (train first; the harness exports generators to <run_dir>/export/)" if flag_values.run_dir
+                else "")  # fmt: skip
+        raise SemanticsSetupError(f"{path}: no exported generator{hint}")
+    return path
+
+
+def load_translator(flag_values) -> tuple[keras.Model, str]:
+    """(generator, a one-line description of it for the report)."""
+    path = generator_path(flag_values)
+    if path is None:
+        generator = untrained_generator(flag_values.untrained, flag_values.direction, flag_values.seed)
+        model, direction, seed = flag_values.untrained, flag_values.direction, flag_values.seed
+        description = f"untrained {model} {direction} (random weights, seed {seed})"
+        return generator, description
+    _import_model_packages()
+    try:
+        return load_generator(path), str(path)
+    except Exception as error:  # Keras raises ValueError, TypeError, OSError for foreign or broken files
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise SemanticsSetupError(f"{path}: cannot load the generator: {reason}") from error
+
+
+def _import_model_packages() -> None:
+    """Registers the custom layers of every model package, so any run's export loads."""
+    import importlib
+
+    for package in ("xgan.networks", "single_gan.networks", "cyclegan.networks", "ugatit.networks"):
+        try:
+            importlib.import_module(package)
+        except ImportError:
+            pass
+
+
+# -- the benchmark --------------------------------------------------------------------------------
+
+
+@dataclass
+class Evaluation:
+    """What one translator did to the held-out sources."""
+
+    accuracies: dict  # {attribute: accuracy of the target classifier on translations vs source attributes}
+    count: int
+    sources: np.ndarray  # the first examples, [K, S, S, 3] in [-1, 1]
+    translations: np.ndarray
+    references: np.ndarray  # real target-domain images of the same people
+
+
+def image_size_of(generator: keras.Model) -> tuple[int, int]:
+    """(input side, output side) of a square-image generator."""
+    input_shape, output_shape = generator.input_shape, generator.output_shape
+    if len(input_shape) != 4 or input_shape[1] is None:
+        raise SemanticsSetupError(f"the generator's input {input_shape} is not a fixed [B, S, S, 3] image batch")
+    output_side = output_shape[1] if len(output_shape) == 4 and output_shape[1] else input_shape[1]
+    return int(input_shape[1]), int(output_side)
+
+
+def held_out_records(domain: str, count: int, image_size: int, batch_size: int) -> tf.data.Dataset:
+    """Batches of records 0..count-1 of HELD_OUT_SEED in order: {"image" in [-1, 1], "attributes": {...}}."""
+    return load_domain(
+        f"synthetic:{domain}:{count}", image_size=image_size, batch_size=batch_size, shuffle=False,
+        repeat=False, drop_remainder=False, seed=HELD_OUT_SEED, with_metadata=True, cache=False,
+    )  # fmt: skip
+
+
+def evaluate_translator(generator, classifier, source_domain: str, target_domain: str, num_images: int,
+                        batch_size: int = 64, num_examples: int = 8, progress: bool = True) -> Evaluation:
+    """Translates records 0..num_images-1 of HELD_OUT_SEED and scores the translations' attributes."""
+    input_size, output_size = image_size_of(generator)
+    classifier_size = classifier.input_shape[1]
+    correct, count, sources, translations = {}, 0, [], []
+    batches = held_out_records(source_domain, num_images, input_size, batch_size)
+    with tqdm(total=num_images, unit="img", desc="translating", disable=not progress, leave=False) as bar:
+        for batch in batches:
+            translated = generator(batch["image"], training=False)
+            translated = tf.cast(translated, tf.float32)
+            if output_size != classifier_size:
+                translated = tf.image.resize(translated, [classifier_size, classifier_size], method="area")
+            predicted = attributes.predict_attributes(classifier, translated)
+            for name, values in predicted.items():
+                correct[name] = correct.get(name, 0) + int(np.sum(values == batch["attributes"][name].numpy()))
+            count += len(translated)
+            if sum(len(part) for part in sources) < num_examples:
+                sources.append(batch["image"].numpy())
+                translations.append(keras.ops.convert_to_numpy(translated))
+            bar.update(len(translated))
+    references = next(iter(held_out_records(target_domain, num_examples, classifier_size, num_examples)))["image"]
+    return Evaluation(
+        accuracies={name: hits / count for name, hits in correct.items()},
+        count=count,
+        sources=np.concatenate(sources)[:num_examples],
+        translations=np.concatenate(translations)[:num_examples],
+        references=references.numpy(),
+    )
+
+
+# -- outputs --------------------------------------------------------------------------------------
+
+
+def mean(values) -> float:
+    values = list(values)
+    return float(np.mean(values)) if values else float("nan")
+
+
+def results_json(evaluation: Evaluation, trained, direction: str, description: str, source: str, target: str) -> dict:
+    names = list(evaluation.accuracies)
+    return {
+        "direction": direction,
+        "translator": description,
+        "source_domain": source,
+        "target_domain": target,
+        "held_out_seed": HELD_OUT_SEED,
+        "num_images": evaluation.count,
+        "oracle_images": trained.oracle_count,
+        "classifier": trained.settings.to_json(),
+        "attributes": {
+            name: {"translations": evaluation.accuracies[name], "oracle": trained.oracle[name],
+                   "chance": chance_level(name), "variants": synthetic.ATTRIBUTE_VARIANTS[name]}
+            for name in names
+        },  # fmt: skip
+        "mean": {
+            "translations": mean(evaluation.accuracies.values()),
+            "oracle": mean(trained.oracle[name] for name in names),
+            "chance": mean(chance_level(name) for name in names),
+        },
+    }
+
+
+def markdown_report(results: dict, examples_file: str = EXAMPLES_FILE) -> str:
+    """The report: what was measured, the table (attribute | variants | translations | oracle | chance), the grid."""
+    source, target = results["source_domain"], results["target_domain"]
+    settings = results["classifier"]
+    rows = [
+        f"| {name} | {values['variants']} | {values['translations']:.3f} | {values['oracle']:.3f} | "
+        f"{values['chance']:.3f} |"
+        for name, values in results["attributes"].items()
+    ]
+    means = results["mean"]
+    return "\n".join([
+        f"# Attribute preservation: {results['direction']} ({source} -> {target})",
+        "",
+        f"Translator: `{results['translator']}`",
+        "",
+        f"Each of **{results['num_images']}** held-out synthetic {source} images "
+        f"(records 0-{results['num_images'] - 1} of seed {results['held_out_seed']}, never used for training) "
+        f"was translated, and a {target} attribute "
+        f"classifier read each translation. *Translations*: the fraction whose predicted attribute equals the "
+        f"source's. *Oracle*: the same classifier on {results['oracle_images']} real held-out {target} images (the "
+        f"same people; what a perfect translator would get). *Chance*: 1 / variants, since every variant is drawn "
+        f"with equal probability: a translation that loses the attribute scores about this.",
+        "",
+        "| attribute | variants | translations | oracle | chance |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        *rows,
+        f"| **mean** | | **{means['translations']:.3f}** | **{means['oracle']:.3f}** | **{means['chance']:.3f}** |",
+        "",
+        f"Classifier: {settings['num_train_images']} real {target} images at {settings['image_size']} px, "
+        f"{settings['epochs']} epochs (seed {settings['seed']}).",
+        "",
+        f"![rows: {source} sources, their translations, real {target} images of the same people]({examples_file})",
+        "",
+        f"Rows: the {source} source, its translation, the real {target} image of the same person.",
+        "",
+    ])  # fmt: skip
+
+
+def example_rows(evaluation: Evaluation, direction: str, target: str) -> list:
+    """Labelled rows in [0, 1] for `save_grid_png` / `grid_image`: sources, translations, references."""
+    size = evaluation.translations.shape[1]
+    sources = tf.image.resize(evaluation.sources, [size, size], method="area").numpy()
+    references = tf.image.resize(evaluation.references, [size, size], method="area").numpy()
+    return [("source", to_unit_range(sources)), (direction, to_unit_range(evaluation.translations)),
+            (f"real {target}", to_unit_range(references))]  # fmt: skip
+
+
+def training_step(run_dir) -> int:
+    """The steps a run trained for (from its backup), so TensorBoard places the scores on its time axis; else 0."""
+    if not run_dir:
+        return 0
+    path = Path(run_dir) / "backup" / BACKUP_METADATA
+    try:
+        return int(json.loads(path.read_text())["completed_steps"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def log_to_tensorboard(logdir, results: dict, rows: list, step: int) -> None:
+    """Scalars semantics/<direction>/<attribute> (and mean, oracle_mean, chance_mean) and the example grid."""
+    tag = f"semantics/{results['direction']}"
+    writer = tf.summary.create_file_writer(str(logdir))
+    with writer.as_default():
+        for name, values in results["attributes"].items():
+            tf.summary.scalar(f"{tag}/{name}", values["translations"], step=step,
+                              description=f"oracle {values['oracle']:.3f}, chance {values['chance']:.3f}")
+        for key in ("translations", "oracle", "chance"):
+            label = "mean" if key == "translations" else f"{key}_mean"
+            tf.summary.scalar(f"{tag}/{label}", results["mean"][key], step=step)
+        tf.summary.image(f"{tag}/examples", grid_image(rows)[None], step=step,
+                         description="Rows: " + ", ".join(name for name, _ in rows))
+    writer.close()
+
+
+# -- the CLI --------------------------------------------------------------------------------------
+
+
+def output_dirs(flag_values, direction: str) -> tuple[Path, Path, Path]:
+    """(out, cache_dir, logdir) from the flags and their run-directory defaults."""
+    run_dir = Path(flag_values.run_dir) if flag_values.run_dir else None
+    if flag_values.out:
+        out = Path(flag_values.out)
+    elif run_dir:
+        out = run_dir / "semantics" / direction
+    else:
+        raise SemanticsSetupError("--out is required without --run_dir")
+    cache_dir = Path(flag_values.cache_dir) if flag_values.cache_dir else (
+        run_dir / "semantics" / "classifiers" if run_dir else out / "classifiers")
+    logdir = Path(flag_values.logdir) if flag_values.logdir else (
+        run_dir / "tensorboard" / "semantics" if run_dir else out / "tensorboard")
+    return out, cache_dir, logdir
+
+
+def run(flag_values, progress: bool = True) -> dict:
+    """What the CLI does with parsed flags; returns the results (as semantics.json)."""
+    try:
+        names = attributes.check_attribute_names(flag_values.attributes)
+    except ClassifierSetupError as error:
+        raise SemanticsSetupError(str(error)) from error
+    generator_path(flag_values)  # the cheap checks first: a missing file fails before any training
+    source, target = domains_of(flag_values.direction, flag_values.source_domain, flag_values.target_domain)
+    # A --generator file has no direction of its own unless --direction names it.
+    named = flag_values.run_dir or flag_values.untrained or flag_values["direction"].present
+    direction = flag_values.direction if named else f"{source}2{target}"
+    out, cache_dir, logdir = output_dirs(flag_values, direction)
+    generator, description = load_translator(flag_values)
+    _, output_size = image_size_of(generator)
+    settings = ClassifierSettings(
+        domain=target, image_size=output_size, attributes=names, num_train_images=flag_values.num_train_images,
+        epochs=flag_values.epochs, batch_size=flag_values.batch_size,
+        num_oracle_images=flag_values.num_oracle_images, seed=flag_values.seed,
+    )  # fmt: skip
+    trained = attributes.load_or_train(settings, cache_dir, flag_values.retrain, verbose="auto" if progress else 0)
+    print(f"{target} classifier: {'cached' if trained.cached else 'trained'} in {cache_dir}")
+    evaluation = evaluate_translator(generator, trained.classifier, source, target, flag_values.num_images,
+                                     flag_values.batch_size, flag_values.num_examples, progress)
+    results = results_json(evaluation, trained, direction, description, source, target)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = example_rows(evaluation, direction, target)
+    save_grid_png(rows, out / EXAMPLES_FILE)
+    (out / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n")
+    (out / REPORT_FILE).write_text(markdown_report(results))
+    log_to_tensorboard(logdir, results, rows, training_step(flag_values.run_dir))
+    print(format_table(results))
+    print(f"report: {out / REPORT_FILE}\nTensorBoard: {logdir}")
+    return results
+
+
+def format_table(results: dict) -> str:
+    """The report's table as plain text for the terminal."""
+    lines = [f"{results['direction']}: {results['num_images']} held-out images "
+             f"(oracle on {results['oracle_images']} real {results['target_domain']} images)",
+             f"{'attribute':<20}{'translations':>14}{'oracle':>10}{'chance':>10}"]  # fmt: skip
+    for name, values in [*results["attributes"].items(), ("mean", results["mean"])]:
+        lines.append(f"{name:<20}{values['translations']:>14.3f}{values['oracle']:>10.3f}{values['chance']:>10.3f}")
+    return "\n".join(lines)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    try:
+        run(FLAGS)
+    except (SemanticsSetupError, ClassifierSetupError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    sys.exit(EXIT_COMPLETED)
+
+
+if __name__ == "__main__":
+    define_flags(FLAGS)
+    app.run(main)
