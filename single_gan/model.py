@@ -65,16 +65,6 @@ class DCGAN(GANModel):
         """Noise -> images: G(z)."""
         return self.generator(inputs, training=training)
 
-    # -- the training contract (compile, metrics: `training.gan_model.GANModel`) --------------------
-
-    @property
-    def generator_variables(self):
-        return self.generator.trainable_variables
-
-    @property
-    def discriminator_variables(self):
-        return self.discriminator.trainable_variables
-
     def train_step(self, real_images):
         batch_size = tf.shape(real_images)[0]
 

@@ -8,12 +8,6 @@ A model package subclasses it and adds its networks, losses and `train_step`:
             self.generator, self.discriminator = ..., ...
             self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss")}
 
-        @property
-        def generator_variables(self): return self.generator.trainable_variables
-
-        @property
-        def discriminator_variables(self): return self.discriminator.trainable_variables
-
         def train_step(self, data):
             ...
             return self._update_trackers({"d_loss": d_loss, "g_loss": g_loss})
@@ -26,18 +20,19 @@ import keras
 class GANModel(keras.Model):
     """A `keras.Model` with one optimiser per player, Mean trackers as its metrics, serialisable compile state.
 
-    Subclasses set `self.trackers` ({name: `keras.metrics.Mean`}) and define the
-    `generator_variables` and `discriminator_variables` properties: what
-    `g_optimizer` and `d_optimizer` train.
+    Subclasses set `self.trackers` ({name: `keras.metrics.Mean`}) and
+    `self.generator` / `self.discriminator`, whose trainable variables are what
+    `g_optimizer` and `d_optimizer` train; a model with several networks per
+    player (XGAN) overrides `generator_variables` / `discriminator_variables`.
     """
 
     @property
     def generator_variables(self) -> list:
-        raise NotImplementedError
+        return self.generator.trainable_variables
 
     @property
     def discriminator_variables(self) -> list:
-        raise NotImplementedError
+        return self.discriminator.trainable_variables
 
     def compile(self, g_optimizer, d_optimizer, **kwargs):
         """One optimiser per player; `kwargs` (e.g. `jit_compile`) go to `keras.Model.compile`.

@@ -43,14 +43,6 @@ class ToyGAN(GANModel):
     def call(self, inputs, training=None):
         return self.generator(inputs, training=training)
 
-    @property
-    def generator_variables(self):
-        return self.generator.trainable_variables
-
-    @property
-    def discriminator_variables(self):
-        return self.discriminator.trainable_variables
-
     def train_step(self, data):
         sources, targets = data
         translated = self.generator(sources, training=True)
