@@ -41,7 +41,7 @@ from preprocessing import synthetic
 from preprocessing.folder_job import EXIT_COMPLETED, EXIT_USAGE
 from preprocessing.pipeline import load_domain
 from training.callbacks import BACKUP_METADATA, grid_image, save_grid_png, to_unit_range
-from training.export import load_generator
+from training.export import MissingGeneratorError, check_exported, exported_path, load_generator
 
 # The names model packages give their domains -> the synthetic domain that draws them.
 DOMAIN_ALIASES = {"face": "photo", "photo": "photo", "human": "photo", "cartoon": "cartoon", "anime": "cartoon"}
@@ -137,14 +137,8 @@ def generator_path(flag_values) -> Path | None:
     if flag_values.untrained:
         return None
     if flag_values.generator:
-        path = Path(flag_values.generator)
-    else:
-        path = Path(flag_values.run_dir) / "export" / f"{flag_values.direction}.keras"
-    if not path.is_file():
-        hint = (" (train first; the harness exports generators to <run_dir>/export/)" if flag_values.run_dir
-                else "")  # fmt: skip
-        raise SemanticsSetupError(f"{path}: no exported generator{hint}")
-    return path
+        return check_exported(flag_values.generator, hint=None)
+    return check_exported(exported_path(flag_values.run_dir, flag_values.direction))
 
 
 def load_translator(flag_values) -> tuple[keras.Model, str]:
@@ -411,7 +405,7 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     try:
         run(FLAGS)
-    except (SemanticsSetupError, ClassifierSetupError) as error:
+    except (SemanticsSetupError, ClassifierSetupError, MissingGeneratorError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
     sys.exit(EXIT_COMPLETED)

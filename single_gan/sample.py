@@ -11,7 +11,6 @@ the great circle between two noise vectors instead.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -21,7 +20,7 @@ from preprocessing import image_io
 from preprocessing.folder_job import EXIT_COMPLETED, EXIT_USAGE
 from single_gan.model import fixed_noise
 from training.callbacks import grid_image, to_unit_range
-from training.export import load_generator
+from training.export import MissingGeneratorError, check_exported, exported_path, load_generator
 
 FLAGS = flags.FLAGS
 
@@ -75,10 +74,12 @@ def image_grid(images, columns: int) -> np.ndarray:
 
 def sample_to_file(flag_values: flags.FlagValues) -> int:
     """What the CLI does with parsed flags: writes the grid, prints its path; returns the exit code."""
-    generator_path = Path(flag_values.run_dir) / "export" / "generator.keras"
-    if not generator_path.is_file():
-        print(f"error: {generator_path}: no exported generator (train first with `python -m single_gan.train`, "
-              "which exports it to <run_dir>/export/)", file=sys.stderr)
+    try:
+        generator_path = check_exported(exported_path(flag_values.run_dir, "generator"),
+                                        "train first with `python -m single_gan.train`, which exports it to "
+                                        "<run_dir>/export/")  # fmt: skip
+    except MissingGeneratorError as error:
+        print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     generator = load_generator(generator_path)
     noise = sample_noise(flag_values.n, generator.input_shape[-1], flag_values.seed, flag_values.interpolate)

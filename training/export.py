@@ -6,13 +6,32 @@ from pathlib import Path
 import keras
 
 
+HARNESS_HINT = "train first; the harness exports generators to <run_dir>/export/"
+
+
+class MissingGeneratorError(FileNotFoundError):
+    """No exported generator where a CLI looked; its message is the one line the CLI prints."""
+
+
+def exported_path(run_dir, name: str) -> Path:
+    """Where `export_generators` writes the generator `name`: <run_dir>/export/<name>.keras."""
+    return Path(run_dir) / "export" / f"{name}.keras"
+
+
+def check_exported(path, hint: str | None = HARNESS_HINT) -> Path:
+    """`path` as a Path if it is a file; else MissingGeneratorError naming it (and `hint`, how to get one)."""
+    path = Path(path)
+    if not path.is_file():
+        raise MissingGeneratorError(f"{path}: no exported generator" + (f" ({hint})" if hint else ""))
+    return path
+
+
 def export_generators(model: keras.Model, run_dir) -> dict:
     """Saves each of `model.exportable_models()` as `<run_dir>/export/<name>.keras`; returns {name: path}."""
-    export_dir = Path(run_dir) / "export"
-    export_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name, generator in model.exportable_models().items():
-        paths[name] = export_dir / f"{name}.keras"
+        paths[name] = exported_path(run_dir, name)
+        paths[name].parent.mkdir(parents=True, exist_ok=True)
         generator.save(paths[name])
     return paths
 

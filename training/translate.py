@@ -16,7 +16,7 @@ import numpy as np
 from preprocessing import folder_job, image_io
 from preprocessing.pipeline import prepare_image
 from training.callbacks import save_grid_png, to_unit_range
-from training.export import load_generator
+from training.export import MissingGeneratorError, check_exported, load_generator
 
 GRID_COLUMNS = 8
 GRID_FILE = "grid.png"
@@ -71,14 +71,10 @@ def run_translation_cli(generator_path, input_path: str, output_dir: str, crop: 
     if not input_path or not output_dir:
         print("error: --input and --output are required", file=sys.stderr)
         return folder_job.EXIT_USAGE
-    generator_path = Path(generator_path)
-    if not generator_path.is_file():
-        print(f"error: {generator_path}: no exported generator (train first; the harness exports "
-              "generators to <run_dir>/export/)", file=sys.stderr)
-        return folder_job.EXIT_USAGE
     try:
-        summary = translate_files(load_generator(generator_path), input_path, output_dir, crop, grid_label)
-    except TranslationSetupError as error:
+        generator = load_generator(check_exported(generator_path))
+        summary = translate_files(generator, input_path, output_dir, crop, grid_label)
+    except (MissingGeneratorError, TranslationSetupError) as error:
         print(f"error: {error}", file=sys.stderr)
         return folder_job.EXIT_USAGE
     print(folder_job.format_summary(summary))
