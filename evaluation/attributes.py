@@ -32,7 +32,7 @@ import tensorflow as tf
 from absl import logging
 
 from preprocessing import synthetic
-from preprocessing.pipeline import load_domain
+from preprocessing.pipeline import BACKGROUNDS, load_domain
 
 # Attributes a 64-px image shows in both domains: colours and large shapes. Measured oracles at the
 # defaults: the cartoon classifier reads eye_color (0.80), face_shape (1.0) and mouth_expression (0.78)
@@ -68,6 +68,9 @@ class ClassifierSettings:
     epochs: int = 5
     batch_size: int = 64
     num_oracle_images: int = 1000
+    # Photos with their background painted white, as models trained with --face_background=white see them
+    # (cartoons are drawn on white already).
+    photo_background: str = "keep"
     seed: int = 0  # of the weights' initialisation and the shuffling
     version: int = CACHE_VERSION
 
@@ -77,6 +80,8 @@ class ClassifierSettings:
                 f"unknown domain {self.domain!r}; expected one of {', '.join(synthetic.DOMAINS)}"
             )
         check_attribute_names(self.attributes)
+        if self.photo_background not in BACKGROUNDS:
+            raise ClassifierSetupError(f"photo_background must be one of {BACKGROUNDS}, got {self.photo_background!r}")
 
     def to_json(self) -> dict:
         return {**dataclasses.asdict(self), "attributes": list(self.attributes)}
@@ -116,13 +121,20 @@ def build_classifier(image_size: int, attributes) -> keras.Model:
     return keras.Model(images, outputs, name="attribute_classifier")
 
 
-def attribute_batches(domain: str, count: int, image_size: int, batch_size: int, seed: int,
-                      attributes, shuffle: bool = False) -> tf.data.Dataset:
-    """(images [B, S, S, 3] in [-1, 1], {attribute: labels [B]}) of records 0..count-1 of `seed`, one pass."""
-    dataset = load_domain(
+def records(domain: str, count: int, image_size: int, batch_size: int, seed: int, photo_background: str = "keep",
+            shuffle: bool = False) -> tf.data.Dataset:
+    """Batches of records 0..count-1 of `seed`, one pass: {"image" in [-1, 1], "attributes": {...}, ...}."""
+    return load_domain(
         f"synthetic:{domain}:{count}", image_size=image_size, batch_size=batch_size, shuffle=shuffle,
         repeat=False, drop_remainder=False, seed=seed, with_metadata=True,
+        background=photo_background if domain == "photo" else "keep",
     )  # fmt: skip
+
+
+def attribute_batches(domain: str, count: int, image_size: int, batch_size: int, seed: int,
+                      attributes, photo_background: str = "keep", shuffle: bool = False) -> tf.data.Dataset:
+    """(images [B, S, S, 3] in [-1, 1], {attribute: labels [B]}) of records 0..count-1 of `seed`, one pass."""
+    dataset = records(domain, count, image_size, batch_size, seed, photo_background, shuffle)
     return dataset.map(lambda batch: (batch["image"], {name: batch["attributes"][name] for name in attributes}))
 
 
@@ -153,7 +165,8 @@ def train_classifier(settings: ClassifierSettings, verbose="auto") -> keras.Mode
         metrics={name: "accuracy" for name in settings.attributes},
     )  # fmt: skip
     training = attribute_batches(settings.domain, settings.num_train_images, settings.image_size,
-                                 settings.batch_size, CLASSIFIER_SEED, settings.attributes, shuffle=True)
+                                 settings.batch_size, CLASSIFIER_SEED, settings.attributes,
+                                 settings.photo_background, shuffle=True)
     classifier.fit(training, epochs=settings.epochs, verbose=verbose, shuffle=False)  # the dataset shuffles
     return classifier
 
@@ -194,7 +207,7 @@ def load_or_train(settings: ClassifierSettings, cache_dir, retrain: bool = False
         return found
     classifier = train_classifier(settings, verbose)
     held_out = attribute_batches(settings.domain, settings.num_oracle_images, settings.image_size,
-                                 settings.batch_size, HELD_OUT_SEED, settings.attributes)
+                                 settings.batch_size, HELD_OUT_SEED, settings.attributes, settings.photo_background)
     oracle, count = accuracies(classifier, held_out)
     model_path, metadata_path = cache_paths(cache_dir, settings.domain)
     model_path.parent.mkdir(parents=True, exist_ok=True)

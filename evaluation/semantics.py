@@ -39,8 +39,9 @@ from evaluation import attributes
 from evaluation.attributes import HELD_OUT_SEED, ClassifierSettings, ClassifierSetupError, chance_level
 from preprocessing import synthetic
 from preprocessing.folder_job import EXIT_COMPLETED, EXIT_USAGE
-from preprocessing.pipeline import load_domain
+from preprocessing.pipeline import BACKGROUNDS
 from training.callbacks import BACKUP_METADATA, grid_image, save_grid_png, to_unit_range
+from training.run import CONFIG_FILE
 from training.export import MissingGeneratorError, check_exported, exported_path, load_generator
 
 # The names model packages give their domains -> the synthetic domain that draws them.
@@ -74,6 +75,10 @@ def define_flags(flag_values: flags.FlagValues) -> None:
            "Synthetic domain of the translator's inputs (default: from --direction, face -> photo).")
     define(flags.DEFINE_enum, "target_domain", None, synthetic.DOMAINS,
            "Synthetic domain of the translator's outputs (default: from --direction, cartoon -> cartoon).")
+    define(flags.DEFINE_enum, "photo_background", None, BACKGROUNDS,
+           "Background of every photo it uses (held-out sources, classifier training and oracle images): keep, "
+           "or white (painted out, as with --face_background=white). Default: the run's --face_background "
+           "(from <run_dir>/config.json), else keep.")
     define(flags.DEFINE_integer, "num_images", 500, "Held-out source images to translate and score.", lower_bound=1)
     define(flags.DEFINE_list, "attributes", list(attributes.DEFAULT_ATTRIBUTES),
            f"Attributes to score, from {', '.join(synthetic.ATTRIBUTE_VARIANTS)}.")
@@ -191,21 +196,24 @@ def image_size_of(generator: keras.Model) -> tuple[int, int]:
     return int(input_shape[1]), int(output_side)
 
 
-def held_out_records(domain: str, count: int, image_size: int, batch_size: int) -> tf.data.Dataset:
-    """Batches of records 0..count-1 of HELD_OUT_SEED in order: {"image" in [-1, 1], "attributes": {...}}."""
-    return load_domain(
-        f"synthetic:{domain}:{count}", image_size=image_size, batch_size=batch_size, shuffle=False,
-        repeat=False, drop_remainder=False, seed=HELD_OUT_SEED, with_metadata=True, cache=False,
-    )  # fmt: skip
+def photo_background_of(flag_values) -> str:
+    """--photo_background, else the --face_background the run trained with, else "keep"."""
+    if flag_values.photo_background:
+        return flag_values.photo_background
+    config_path = Path(flag_values.run_dir or "") / CONFIG_FILE
+    if flag_values.run_dir and config_path.is_file():
+        return json.loads(config_path.read_text()).get("face_background", "keep")
+    return "keep"
 
 
 def evaluate_translator(generator, classifier, source_domain: str, target_domain: str, num_images: int,
-                        batch_size: int = 64, num_examples: int = 8, progress: bool = True) -> Evaluation:
+                        batch_size: int = 64, num_examples: int = 8, progress: bool = True,
+                        photo_background: str = "keep") -> Evaluation:
     """Translates records 0..num_images-1 of HELD_OUT_SEED and scores the translations' attributes."""
     input_size, output_size = image_size_of(generator)
     classifier_size = classifier.input_shape[1]
     correct, count, sources, translations = {}, 0, [], []
-    batches = held_out_records(source_domain, num_images, input_size, batch_size)
+    batches = attributes.records(source_domain, num_images, input_size, batch_size, HELD_OUT_SEED, photo_background)
     with tqdm(total=num_images, unit="img", desc="translating", disable=not progress, leave=False) as bar:
         for batch in batches:
             translated = generator(batch["image"], training=False)
@@ -220,7 +228,9 @@ def evaluate_translator(generator, classifier, source_domain: str, target_domain
                 sources.append(batch["image"].numpy())
                 translations.append(keras.ops.convert_to_numpy(translated))
             bar.update(len(translated))
-    references = next(iter(held_out_records(target_domain, num_examples, classifier_size, num_examples)))["image"]
+    references = attributes.records(target_domain, num_examples, classifier_size, num_examples, HELD_OUT_SEED,
+                                    photo_background)
+    references = next(iter(references))["image"]
     return Evaluation(
         accuracies={name: hits / count for name, hits in correct.items()},
         count=count,
@@ -369,15 +379,17 @@ def run(flag_values, progress: bool = True) -> dict:
     out, cache_dir, logdir = output_dirs(flag_values, direction)
     generator, description = load_translator(flag_values)
     _, output_size = image_size_of(generator)
+    photo_background = photo_background_of(flag_values)
     settings = ClassifierSettings(
         domain=target, image_size=output_size, attributes=names, num_train_images=flag_values.num_train_images,
         epochs=flag_values.epochs, batch_size=flag_values.batch_size,
         num_oracle_images=flag_values.num_oracle_images, seed=flag_values.seed,
+        photo_background=photo_background if target == "photo" else "keep",  # a cartoon classifier never sees one
     )  # fmt: skip
     trained = attributes.load_or_train(settings, cache_dir, flag_values.retrain, verbose="auto" if progress else 0)
     print(f"{target} classifier: {'cached' if trained.cached else 'trained'} in {cache_dir}")
     evaluation = evaluate_translator(generator, trained.classifier, source, target, flag_values.num_images,
-                                     flag_values.batch_size, flag_values.num_examples, progress)
+                                     flag_values.batch_size, flag_values.num_examples, progress, photo_background)
     results = results_json(evaluation, trained, direction, description, source, target)
     out.mkdir(parents=True, exist_ok=True)
     rows = example_rows(evaluation, direction, target)

@@ -4,36 +4,45 @@
     ...
     faces = data_flags.load_domain_from_config(config, "face", image_size=64)
 
-defines `--face_source`, `--face_crop`, `--face_augment` (and `--tfds_data_dir`
-once) and loads the domain they describe. A model with a single domain names it
+defines `--face_source`, `--face_crop`, `--face_background`, `--face_augment`
+(and `--tfds_data_dir` once) and loads the domain they describe. A third
+element in a domain's tuple is the default of its `--*_background` ("keep"
+otherwise). A model with a single domain names it
 `""`: its flags are then plain `--source`, `--crop`, `--augment`.
 """
 from __future__ import annotations
 
 from absl import flags
 
-from preprocessing.pipeline import AUGMENTATIONS, CROPS, load_domain
+from preprocessing.pipeline import AUGMENTATIONS, BACKGROUNDS, CROPS, load_domain
 from preprocessing.sources import SPEC_HELP
 
 TFDS_DATA_DIR = "tfds_data_dir"
 
 
 def domain_flag_names(domain: str) -> list[str]:
-    """[<domain>_source, <domain>_crop, <domain>_augment]; [source, crop, augment] for the domain ""."""
+    """[<domain>_source, _crop, _background, _augment]; [source, crop, background, augment] for the domain ""."""
     prefix = f"{domain}_" if domain else ""
-    return [f"{prefix}source", f"{prefix}crop", f"{prefix}augment"]
+    return [f"{prefix}source", f"{prefix}crop", f"{prefix}background", f"{prefix}augment"]
 
 
 def define_domain_flags(domains: dict, flag_values: flags.FlagValues = flags.FLAGS) -> list[str]:
-    """`domains`: {name: (default source spec, description)}; returns every flag name defined."""
-    for domain, (default_source, description) in domains.items():
-        source, crop, augment = domain_flag_names(domain)
+    """`domains`: {name: (default source spec, description[, default background])}; returns every flag name."""
+    for domain, (default_source, description, *background_default) in domains.items():
+        source, crop, background, augment = domain_flag_names(domain)
         flags.DEFINE_string(source, default_source, f"Source of {description}: {SPEC_HELP}.",
                             flag_values=flag_values)
         flags.DEFINE_enum(
             crop, "none", CROPS,
             f"Crop of {description} before resizing: none; center (the report's 83->64 centre crop, "
             "for Cartoon Set images); bbox (a square around the non-white pixels).",
+            flag_values=flag_values,
+        )  # fmt: skip
+        flags.DEFINE_enum(
+            background, background_default[0] if background_default else "keep", BACKGROUNDS,
+            f"Background of {description}: keep, or white (paint everything outside the subject white with the "
+            "source's foreground masks, as the report removed the background of its faces; synthetic:photo has "
+            "masks, real photos need `python -m preprocessing.remove_background` and keep).",
             flag_values=flag_values,
         )  # fmt: skip
         flags.DEFINE_string(
@@ -53,9 +62,10 @@ def define_domain_flags(domains: dict, flag_values: flags.FlagValues = flags.FLA
 
 def load_domain_from_config(config: dict, domain: str, image_size: int, seed_offset: int = 0, **kwargs):
     """The batched, endless domain the config's `<domain>_*` flags describe."""
-    source, crop, augment = domain_flag_names(domain)
+    source, crop, background, augment = domain_flag_names(domain)
     return load_domain(
         config[source], image_size=image_size, batch_size=config["batch_size"], crop=config[crop],
+        background=config[background],
         augment=config[augment], seed=config["seed"] + seed_offset, tfds_data_dir=config[TFDS_DATA_DIR],
         **kwargs,
     )  # fmt: skip

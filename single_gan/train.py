@@ -30,7 +30,7 @@ from single_gan.model import DCGAN, fixed_noise
 from training import fit, run
 from training import flags as training_flags
 
-DATA_FLAGS = [*data_flags.domain_flag_names(""), data_flags.TFDS_DATA_DIR]  # --source, --crop, --augment, ...
+DATA_FLAGS = [*data_flags.domain_flag_names(""), data_flags.TFDS_DATA_DIR]  # --source, --crop, ...
 MODEL_FLAGS = ["noise_dim", "generator_filters", "discriminator_filters"]
 PRESETS = {
     "exp1": {"learning_rate": 2e-4, "normalize": False},

@@ -33,6 +33,7 @@ from training.gan_losses import (  # noqa: F401  (re-exported: the XGAN losses i
 )
 
 SEMANTIC_DISTANCES = ("l1", "l2", "cosine")
+DOMAIN_OBJECTIVES = ("confusion", "reversal")
 _EPSILON = 1e-12  # keeps the cosine's division finite for a zero embedding
 
 # c_dann's binary labels: domain 1 (faces) -> 0, domain 2 (cartoons) -> 1.
@@ -82,6 +83,20 @@ def domain_adversarial_loss(face_logits, cartoon_logits):
         sigmoid_cross_entropy(ops.full_like(cartoon_logits, CARTOON_DOMAIN_LABEL), cartoon_logits)
     )
     return face_term + cartoon_term
+
+
+def domain_confusion_loss(face_logits, cartoon_logits):
+    """L_conf = E_{p_D1} H(1/2, c_dann(e_1(x))) + E_{p_D2} H(1/2, c_dann(e_2(x))) (Tzeng et al. 2015, eq. 4).
+
+    H is the cross-entropy against the uniform label 1/2: the encoders'
+    alternative to maximising L_dann. Its minimum, 2 log 2, is where c_dann
+    cannot tell the domains apart; unlike -L_dann it gives nothing for an
+    embedding c_dann confidently puts in the wrong domain, which is how
+    gradient reversal collapses every embedding of a domain onto one point.
+    """
+    return sum(
+        ops.mean(sigmoid_cross_entropy(ops.full_like(logits, 0.5), logits)) for logits in (face_logits, cartoon_logits)
+    )
 
 
 def semantic_consistency_loss(embeddings, translated_embeddings, distance: str = "l1"):

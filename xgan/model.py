@@ -14,6 +14,11 @@ its gradient-reversal layer) minimises
 
 and each discriminator D_d minimises its side of L_gan. See `xgan.losses` for
 the equations and `xgan.networks` for the layers.
+
+With `domain_objective="confusion"` (the default) c_dann instead trains beside
+the discriminators, on the embeddings, and the encoders minimise the domain
+confusion loss L_conf in place of the reversed L_dann (a documented deviation:
+see `XGAN`).
 """
 from __future__ import annotations
 
@@ -64,13 +69,36 @@ class XGAN(GANModel):
         gan_loss: "bce" (binary cross-entropy on logits, the report's) or "lsgan".
         discriminate: "cartoon" (a discriminator on translated cartoons only, as
             the report) or "both" (also on translated faces, as the paper's objective).
-        gradient_reversal_scale: λ of the gradient-reversal layer before c_dann.
+        domain_objective: how the encoders play against c_dann. "reversal" (the
+            paper, Ganin & Lempitsky 2015): c_dann trains with the generator
+            behind its gradient-reversal layer, so the encoders maximise L_dann.
+            "confusion" (Tzeng et al. 2015): c_dann trains on the embeddings
+            with the discriminators, and the encoders minimise L_conf (c_dann
+            cannot tell). Measured on the synthetic faces, reversal collapsed
+            every embedding of a domain onto the point c_dann was most wrong
+            about within 100 steps (L_dann ~5, even at ω_d = 0.1); confusion
+            kept the spread.
+        gradient_reversal_scale: λ, the weight of the encoders' share of the
+            c_dann gradient (reversed by c_dann's first layer under "reversal").
         gradient_reversal_ramp_steps: 0 keeps λ constant. Otherwise the
             gradient the encoders receive from L_dann grows as Ganin &
             Lempitsky's (2015) schedule λ_p = λ (2 / (1 + exp(-10 p)) - 1), p
             the fraction of these generator steps done (then 1): early
             reversed gradients from a classifier that has not learnt anything
             yet only push the embeddings about.
+        warmup_steps: W. The auto-encoders train alone (only ω_rec L_rec) for
+            the first W generator steps; every other term then grows linearly
+            to its full weight over the next W. At initialisation the encoders
+            map every image to nearly one embedding (spread ~0): L_dann, L_sem
+            and L_gan, switched on from the first step, kept them there. 0 (the
+            paper) weighs every term fully from the start.
+        mirror_private_init: start the cartoon's private encoder and decoder
+            halves as copies of the face's (they are still separate
+            variables). The report does not say how they start; as copies, the
+            two auto-encoders begin as one, so a face decoded by the cartoon
+            decoder keeps its colours and layout from the first step. With
+            independent random halves the domains meet in unrelated parts of
+            the embedding and face2cartoon stayed noise.
         teacher: optional frozen Keras model mapping a face image batch
             [B, 64, 64, 3] in [-1, 1] to a [B, 1024] embedding (L_teach pulls
             e_face(x) towards it). Wrap any preprocessing or projection it needs
@@ -89,8 +117,11 @@ class XGAN(GANModel):
         semantic_distance: str = "l1",
         gan_loss: str = "bce",
         discriminate: str = "cartoon",
+        domain_objective: str = "confusion",
         gradient_reversal_scale: float = 1.0,
         gradient_reversal_ramp_steps: int = 0,
+        warmup_steps: int = 0,
+        mirror_private_init: bool = True,
         teacher: keras.Model | None = None,
         **kwargs,
     ):
@@ -98,6 +129,7 @@ class XGAN(GANModel):
         losses.check_option("semantic_distance", semantic_distance, losses.SEMANTIC_DISTANCES)
         losses.check_option("gan_loss", gan_loss, losses.GAN_LOSSES)
         losses.check_option("discriminate", discriminate, tuple(DISCRIMINATE_OPTIONS))
+        losses.check_option("domain_objective", domain_objective, losses.DOMAIN_OBJECTIVES)
         self.reconstruction_weight = float(reconstruction_weight)
         self.domain_adversarial_weight = float(domain_adversarial_weight)
         self.semantic_weight = float(semantic_weight)
@@ -106,15 +138,23 @@ class XGAN(GANModel):
         self.semantic_distance = semantic_distance
         self.gan_loss = gan_loss
         self.discriminate = discriminate
+        self.domain_objective = domain_objective
         self.gradient_reversal_scale = float(gradient_reversal_scale)
         if gradient_reversal_ramp_steps < 0:
             raise ValueError(f"gradient_reversal_ramp_steps must be >= 0, got {gradient_reversal_ramp_steps}")
         self.gradient_reversal_ramp_steps = int(gradient_reversal_ramp_steps)
+        if warmup_steps < 0:
+            raise ValueError(f"warmup_steps must be >= 0, got {warmup_steps}")
+        self.warmup_steps = int(warmup_steps)
 
         self.private_encoders = {domain: networks.build_private_encoder(domain) for domain in DOMAINS}
         self.shared_encoder = networks.build_shared_encoder()
         self.shared_decoder = networks.build_shared_decoder()
         self.private_decoders = {domain: networks.build_private_decoder(domain) for domain in DOMAINS}
+        self.mirror_private_init = bool(mirror_private_init)
+        if self.mirror_private_init:
+            for halves in (self.private_encoders, self.private_decoders):
+                halves["cartoon"].set_weights(halves["face"].get_weights())
         self.domain_classifier = networks.build_domain_classifier(self.gradient_reversal_scale)
         self.discriminators = {
             domain: networks.build_discriminator(domain) for domain in DISCRIMINATE_OPTIONS[discriminate]
@@ -126,6 +166,7 @@ class XGAN(GANModel):
 
         names = ["Discriminator_loss", "Generator_loss", "autoencoder_loss", "domain_adversarial_loss",
                  "semantic_loss", "gan_loss", *SPREAD_TRACKERS.values()]
+        names += ["domain_confusion_loss"] if domain_objective == "confusion" else []
         names += ["teacher_loss"] if teacher is not None else []
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
         self.built = True  # every sub-network was built from its input shape above
@@ -152,15 +193,23 @@ class XGAN(GANModel):
         return self.decode(self.encode(inputs, "face", training), "cartoon", training)
 
     @property
+    def _classifier_trains_with_generator(self) -> bool:
+        return self.domain_objective == "reversal"
+
+    @property
     def generator_variables(self):
-        """What the generator optimiser trains: encoders, decoders and c_dann (through gradient reversal)."""
+        """What the generator optimiser trains: encoders, decoders, and c_dann under gradient reversal."""
         trained = [*self.private_encoders.values(), self.shared_encoder, self.shared_decoder,
-                   *self.private_decoders.values(), self.domain_classifier]  # fmt: skip
+                   *self.private_decoders.values()]  # fmt: skip
+        trained += [self.domain_classifier] if self._classifier_trains_with_generator else []
         return [variable for network in trained for variable in network.trainable_variables]
 
     @property
     def discriminator_variables(self):
-        return [variable for network in self.discriminators.values() for variable in network.trainable_variables]
+        """What the discriminator optimiser trains: each D_d, and c_dann under domain confusion."""
+        trained = [*self.discriminators.values()]
+        trained += [] if self._classifier_trains_with_generator else [self.domain_classifier]
+        return [variable for network in trained for variable in network.trainable_variables]
 
     # -- losses -------------------------------------------------------------------------------
 
@@ -168,12 +217,18 @@ class XGAN(GANModel):
         """{target domain: d_target(e_source(x))} from {source domain: e_source(x)}."""
         return {target: self.decode(embeddings[source], target, training) for source, target in TRANSLATIONS}
 
-    def _discriminated_translations(self, images: dict, training: bool) -> dict:
-        """{d: g_other->d(images[other])} for each discriminated domain d: all a discriminator step needs."""
-        return {
-            target: self.decode(self.encode(images[_other(target)], _other(target), training), target, training)
-            for target in self.discriminators
-        }
+    def _discriminator_inputs(self, images: dict, training: bool) -> tuple[dict, dict]:
+        """What a discriminator step reads: ({d: e_d(x)}, {d: g_other->d(x_other)} per discriminated d).
+
+        Embeddings of both domains under domain confusion (c_dann trains on them), else only the sources of
+        the discriminated translations.
+        """
+        sources = {_other(target) for target in self.discriminators}
+        sources |= set() if self._classifier_trains_with_generator else set(DOMAINS)
+        embeddings = {domain: self.encode(images[domain], domain, training) for domain in sorted(sources)}
+        translations = {target: self.decode(embeddings[_other(target)], target, training)
+                        for target in self.discriminators}  # fmt: skip
+        return embeddings, translations
 
     def generator_losses(self, faces, cartoons, training: bool = False) -> dict:
         """Every generator-side loss on one batch, and their weighted sum "Generator_loss"."""
@@ -187,6 +242,9 @@ class XGAN(GANModel):
         )
         domain_logits = {domain: self._domain_logits(embeddings[domain], training) for domain in DOMAINS}
         domain_adversarial = losses.domain_adversarial_loss(domain_logits["face"], domain_logits["cartoon"])
+        encoders_domain_term = domain_adversarial
+        if not self._classifier_trains_with_generator:
+            encoders_domain_term = losses.domain_confusion_loss(domain_logits["face"], domain_logits["cartoon"])
         # L_sem,1->2 compares e_1(x) with e_2(g_1->2(x)): the translation is re-encoded by its own domain's encoder.
         semantic = sum(
             losses.semantic_consistency_loss(
@@ -205,9 +263,10 @@ class XGAN(GANModel):
             "gan_loss": gan,
             **{SPREAD_TRACKERS[domain]: embedding_spread(embeddings[domain]) for domain in DOMAINS},
         }
-        total = (
-            self.reconstruction_weight * autoencoder
-            + self.domain_adversarial_weight * domain_adversarial
+        if not self._classifier_trains_with_generator:
+            result["domain_confusion_loss"] = encoders_domain_term
+        translation_terms = (
+            self.domain_adversarial_weight * encoders_domain_term
             + self.semantic_weight * semantic
             + self.gan_weight * gan
         )
@@ -215,25 +274,51 @@ class XGAN(GANModel):
             result["teacher_loss"] = losses.teacher_loss(
                 embeddings["face"], self.teacher(faces, training=False), self.semantic_distance
             )
-            total += self.teacher_weight * result["teacher_loss"]
-        result["Generator_loss"] = total
+            translation_terms += self.teacher_weight * result["teacher_loss"]
+        result["Generator_loss"] = self.reconstruction_weight * autoencoder + self.warmup() * translation_terms
         return result
+
+    def _generator_steps(self):
+        """The generator optimiser's step count as a float tensor; None before `compile`."""
+        if getattr(self, "g_optimizer", None) is None:
+            return None
+        return ops.cast(self.g_optimizer.iterations, "float32")
+
+    def warmup(self):
+        """The factor on every term but L_rec: 0 up to step W, (step - W) / W up to 2W, then 1.
+
+        1 without a warm-up, or before `compile` gave the model an optimiser.
+        """
+        steps = self._generator_steps()
+        if not self.warmup_steps or steps is None:
+            return 1.0
+        return ops.clip((steps - self.warmup_steps) / self.warmup_steps, 0.0, 1.0)
 
     def gradient_reversal_ramp(self):
         """2 / (1 + exp(-10 p)) - 1 at the generator optimiser's step, p = step / ramp steps (capped at 1).
 
         1 without a ramp, or before `compile` gave the model an optimiser.
         """
-        if not self.gradient_reversal_ramp_steps or getattr(self, "g_optimizer", None) is None:
+        steps = self._generator_steps()
+        if not self.gradient_reversal_ramp_steps or steps is None:
             return 1.0
-        steps = ops.cast(self.g_optimizer.iterations, "float32")
         progress = ops.minimum(steps / self.gradient_reversal_ramp_steps, 1.0)
         return 2.0 / (1.0 + ops.exp(-10.0 * progress)) - 1.0
 
     def _domain_logits(self, embeddings, training: bool):
-        """c_dann(e(x)); the encoders' share of its gradient (reversed by c_dann's first layer) follows the ramp."""
-        ramped = networks.scale_gradient(embeddings, self.gradient_reversal_ramp())
-        return self.domain_classifier(ramped, training=training)
+        """c_dann(e(x)); the encoders' share of its gradient follows the ramp.
+
+        c_dann's first layer reverses that gradient; under domain confusion the encoders descend L_conf,
+        so the embeddings pass a second reversal first.
+        """
+        ramp = self.gradient_reversal_ramp()
+        scale = ramp if self._classifier_trains_with_generator else -ramp
+        return self.domain_classifier(networks.scale_gradient(embeddings, scale), training=training)
+
+    def domain_classifier_loss(self, embeddings: dict, training: bool = False):
+        """L_dann as c_dann's own loss on given embeddings (its discriminator-side step under domain confusion)."""
+        logits = {domain: self.domain_classifier(embeddings[domain], training=training) for domain in DOMAINS}
+        return losses.domain_adversarial_loss(logits["face"], logits["cartoon"])
 
     def discriminator_loss(self, real_images: dict, translations: dict, training: bool = False):
         """Sum over the discriminated domains of D_d's loss on real images vs translations into d."""
@@ -252,11 +337,14 @@ class XGAN(GANModel):
         faces, cartoons = data
         images = {"face": faces, "cartoon": cartoons}
 
-        # Discriminator step: the translations are its inputs, not something it trains.
-        translations = self._discriminated_translations(images, training=True)
+        # Discriminator step: embeddings and translations are its inputs, not something it trains.
+        embeddings, translations = self._discriminator_inputs(images, training=True)
         with tf.GradientTape() as tape:
             d_loss = self.discriminator_loss(images, translations, training=True)
-            scaled = gradients.scale_loss(self.d_optimizer, d_loss)
+            trained = d_loss
+            if not self._classifier_trains_with_generator:
+                trained += self.domain_classifier_loss(embeddings, training=True)
+            scaled = gradients.scale_loss(self.d_optimizer, trained)
         gradients.apply_gradients(tape, self.d_optimizer, scaled, self.discriminator_variables)
 
         # Generator step, against the updated discriminators.
@@ -270,7 +358,7 @@ class XGAN(GANModel):
     def test_step(self, data):
         faces, cartoons = data
         images = {"face": faces, "cartoon": cartoons}
-        d_loss = self.discriminator_loss(images, self._discriminated_translations(images, training=False))
+        d_loss = self.discriminator_loss(images, self._discriminator_inputs(images, training=False)[1])
         return self._update_trackers({"Discriminator_loss": d_loss, **self.generator_losses(faces, cartoons)})
 
     # -- inference and export -----------------------------------------------------------------
@@ -313,8 +401,11 @@ class XGAN(GANModel):
             "semantic_distance": self.semantic_distance,
             "gan_loss": self.gan_loss,
             "discriminate": self.discriminate,
+            "domain_objective": self.domain_objective,
             "gradient_reversal_scale": self.gradient_reversal_scale,
             "gradient_reversal_ramp_steps": self.gradient_reversal_ramp_steps,
+            "warmup_steps": self.warmup_steps,
+            "mirror_private_init": self.mirror_private_init,
             "teacher": None if self.teacher is None else keras.saving.serialize_keras_object(self.teacher),
         }
 

@@ -152,3 +152,20 @@ def test_an_untrained_xgan_generator_translates_64_px_faces():
     np.testing.assert_allclose(generator(images), again(images), rtol=1e-6)  # the seed fixes the weights
     with pytest.raises(semantics.SemanticsSetupError, match="an untrained xgan has face2cartoon, cartoon2face"):
         semantics.untrained_generator("xgan", "photo2anime", seed=0)
+
+
+def test_photo_background_follows_the_flag_else_the_runs_config_else_keep(tmp_path):
+    assert semantics.photo_background_of(parse("--untrained=xgan")) == "keep"
+    (tmp_path / "config.json").write_text(json.dumps({"face_background": "white"}))
+    assert semantics.photo_background_of(parse(f"--run_dir={tmp_path}")) == "white"
+    assert semantics.photo_background_of(parse(f"--run_dir={tmp_path}", "--photo_background=keep")) == "keep"
+
+
+def test_photos_with_a_white_background_are_painted_for_sources_and_classifiers():
+    common = dict(domain="photo", count=4, image_size=32, batch_size=4, seed=attributes.HELD_OUT_SEED)
+    kept = next(iter(attributes.records(**common)))
+    painted = next(iter(attributes.records(**common, photo_background="white")))
+    outside = kept["mask"].numpy()[..., 0] == 0
+    assert np.all(painted["image"].numpy()[outside] == 1.0) and not np.all(kept["image"].numpy()[outside] == 1.0)
+    with pytest.raises(attributes.ClassifierSetupError, match="photo_background"):
+        attributes.ClassifierSettings(domain="photo", photo_background="grey")

@@ -148,8 +148,27 @@ def test_metadata_batches_carry_attributes_landmarks_and_masks():
     assert all(v.shape == (4,) for v in batch["attributes"].values())
 
 
+def test_white_background_keeps_the_subject_and_whitens_the_rest():
+    common = dict(image_size=32, batch_size=4, with_metadata=True, repeat=False, normalize=False)
+    kept = next(iter(load_domain("synthetic:photo:4", **common)))
+    painted = next(iter(load_domain("synthetic:photo:4", background="white", **common)))
+    subject = kept["mask"].numpy()[..., 0] == 255
+    assert 0.1 < subject.mean() < 0.9
+    np.testing.assert_array_equal(painted["image"].numpy()[subject], kept["image"].numpy()[subject])
+    assert np.all(painted["image"].numpy()[~subject] == 255)
+    assert np.any(kept["image"].numpy()[~subject] < 200)  # the cluttered background that was painted over
+    np.testing.assert_array_equal(painted["mask"], kept["mask"])
+
+
+def test_white_background_needs_a_source_with_masks(tmp_path):
+    _folder_of_solids(tmp_path, [1])
+    with pytest.raises(ValueError, match=f"folder:{tmp_path}.*no foreground masks.*remove_background"):
+        load_domain(f"folder:{tmp_path}", background="white")
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"crop": "square"}, "crop"),
+    ({"background": "black"}, "background"),
     ({"augment": "flip,zoom"}, "zoom"),
     ({"augment": "random_crop"}, "load_size"),
 ])

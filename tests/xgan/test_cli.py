@@ -25,6 +25,8 @@ def test_train_then_translate(tmp_path):
     assert (run_dir / "losses.png").is_file() and (run_dir / "grids.gif").is_file()
     config = json.loads((run_dir / "config.json").read_text())
     assert (config["gradient_reversal_ramp"], config["learning_rate"], config["batch_size"]) == ("ganin", 2e-4, 4)
+    assert (config["face_background"], config["cartoon_background"]) == ("white", "keep")
+    assert (config["warmup_steps"], config["mirror_private_init"]) == (100, True)
     for name in ("face2cartoon", "cartoon2face"):
         assert (run_dir / "export" / f"{name}.keras").is_file()
 
@@ -52,5 +54,6 @@ def test_translate_without_a_trained_run_is_a_one_line_error(tmp_path):
 def test_train_help_explains_the_report_flags():
     help_text = run("xgan.train", "--helpfull", check=False).stdout  # absl exits 1 after printing help
     for flag in ("--face_source", "--cartoon_source", "--semantic_distance", "--gan_loss", "--discriminate",
-                 "--teacher_model", "--domain_adversarial_weight", "--strategy", "--mixed_precision", "--run_dir"):
+                 "--teacher_model", "--domain_adversarial_weight", "--strategy", "--mixed_precision", "--run_dir",
+                 "--face_background", "--warmup_steps", "--domain_objective", "--[no]mirror_private_init"):
         assert flag in help_text

@@ -65,6 +65,21 @@ def test_domain_adversarial_loss_labels_faces_0_and_cartoons_1(rng):
     np.testing.assert_allclose(losses.domain_adversarial_loss(face_logits, cartoon_logits), expected, rtol=RTOL)
 
 
+def test_domain_confusion_loss_is_the_cross_entropy_to_one_half(rng):
+    face_logits, cartoon_logits = logits(rng), logits(rng, n=4)
+    expected = sum(np_bce_from_logits(0.5, x.astype(np.float64)).mean() for x in (face_logits, cartoon_logits))
+    np.testing.assert_allclose(losses.domain_confusion_loss(face_logits, cartoon_logits), expected, rtol=RTOL)
+
+
+def test_domain_confusion_loss_is_least_where_c_dann_cannot_tell_and_grows_both_ways():
+    undecided = np.zeros((4, 1), np.float32)
+    confident = np.full((4, 1), 5.0, np.float32)
+    assert float(losses.domain_confusion_loss(undecided, undecided)) == pytest.approx(2 * np.log(2.0), rel=1e-6)
+    right = float(losses.domain_confusion_loss(-confident, confident))
+    wrong = float(losses.domain_confusion_loss(confident, -confident))
+    assert right == pytest.approx(wrong) and right > 2 * np.log(2.0) + 1.0  # no reward for confident mistakes
+
+
 def test_domain_adversarial_loss_is_small_for_a_classifier_that_is_right(rng):
     confident = np.full((4, 1), 20.0, np.float32)
     assert float(losses.domain_adversarial_loss(-confident, confident)) < 1e-6

@@ -13,12 +13,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from xgan import losses
+from xgan import losses, networks
 from xgan.model import XGAN, embedding_spread
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TRACKED = ["Discriminator_loss", "Generator_loss", "autoencoder_loss", "domain_adversarial_loss",
-           "semantic_loss", "gan_loss", "face_embedding_spread", "cartoon_embedding_spread"]  # fmt: skip
+           "semantic_loss", "gan_loss", "face_embedding_spread", "cartoon_embedding_spread",
+           "domain_confusion_loss"]  # fmt: skip
+REVERSAL_TRACKED = [name for name in TRACKED if name != "domain_confusion_loss"]
 
 
 def smooth_images(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -68,14 +70,16 @@ def tiny_teacher() -> keras.Model:
     )
 
 
-def test_variables_are_split_between_the_two_players():
-    model = XGAN(discriminate="both")
+@pytest.mark.parametrize("objective", ["confusion", "reversal"])
+def test_variables_are_split_between_the_two_players(objective):
+    model = XGAN(discriminate="both", domain_objective=objective)
     generator = {id(v) for v in model.generator_variables}
     discriminator = {id(v) for v in model.discriminator_variables}
     assert not generator & discriminator
     assert generator | discriminator == {id(v) for v in model.trainable_variables}
     classifier = {id(v) for v in model.domain_classifier.trainable_variables}
-    assert classifier and classifier <= generator  # c_dann trains with the generator, through gradient reversal
+    # c_dann trains with the generator through gradient reversal, with the discriminators under confusion
+    assert classifier and classifier <= (generator if objective == "reversal" else discriminator)
 
 
 def test_encoding_touches_only_its_domain_and_the_shared_variables(batch):
@@ -88,15 +92,28 @@ def test_encoding_touches_only_its_domain_and_the_shared_variables(batch):
     assert used == {id(v.value) for v in expected}
 
 
-def test_one_train_step_updates_every_trainable_variable(batch):
-    model = XGAN(discriminate="both")
+@pytest.mark.parametrize("mirror", [True, False])
+def test_private_halves_start_as_copies_only_when_mirrored(batch, mirror):
+    model = XGAN(mirror_private_init=mirror)
+    faces, _ = batch
+    same_encoders = np.array_equal(model.encode(faces, "face"), model.encode(faces, "cartoon"))
+    embeddings = model.encode(faces, "face")
+    same_decoders = np.array_equal(model.decode(embeddings, "face"), model.decode(embeddings, "cartoon"))
+    assert same_encoders == same_decoders == mirror
+    face_variables = {id(v) for v in model.private_encoders["face"].trainable_variables}
+    assert not face_variables & {id(v) for v in model.private_encoders["cartoon"].trainable_variables}
+
+
+@pytest.mark.parametrize("objective, tracked", [("confusion", TRACKED), ("reversal", REVERSAL_TRACKED)])
+def test_one_train_step_updates_every_trainable_variable(batch, objective, tracked):
+    model = XGAN(discriminate="both", domain_objective=objective)
     model.compile(g_optimizer=adam(), d_optimizer=adam())
     generator_before = values(model.generator_variables)
     discriminator_before = values(model.discriminator_variables)
 
     logs = model.train_step(batch)
 
-    assert sorted(logs) == sorted(TRACKED)
+    assert sorted(logs) == sorted(tracked)
     assert all(np.isfinite(float(value)) for value in logs.values())
     unchanged = [
         variable.path
@@ -130,14 +147,16 @@ def test_autoencoder_loss_falls_on_a_fixed_batch():
     np.testing.assert_allclose(history["Generator_loss"], autoencoder, rtol=1e-6)
 
 
-def test_generator_loss_is_the_weighted_sum_of_the_paper_terms(batch):
+@pytest.mark.parametrize("objective, domain_term", [("confusion", "domain_confusion_loss"),
+                                                     ("reversal", "domain_adversarial_loss")])
+def test_generator_loss_is_the_weighted_sum_of_the_paper_terms(batch, objective, domain_term):
     weights = dict(reconstruction_weight=1.5, domain_adversarial_weight=0.5, semantic_weight=2.0, gan_weight=0.25,
                    teacher_weight=3.0)  # fmt: skip
-    model = XGAN(**weights, teacher=tiny_teacher(), discriminate="both")
+    model = XGAN(**weights, teacher=tiny_teacher(), discriminate="both", domain_objective=objective)
     terms = {name: float(value) for name, value in model.generator_losses(*batch).items()}
     expected = (
         1.5 * terms["autoencoder_loss"]
-        + 0.5 * terms["domain_adversarial_loss"]
+        + 0.5 * terms[domain_term]
         + 2.0 * terms["semantic_loss"]
         + 0.25 * terms["gan_loss"]
         + 3.0 * terms["teacher_loss"]
@@ -323,8 +342,11 @@ def test_get_config_round_trip_keeps_the_hyper_parameters():
         semantic_distance="cosine",
         gan_loss="lsgan",
         discriminate="both",
+        domain_objective="reversal",
         gradient_reversal_scale=0.3,
         gradient_reversal_ramp_steps=7,
+        warmup_steps=11,
+        mirror_private_init=False,
         teacher=tiny_teacher(),
     )
     config = model.get_config()
@@ -334,6 +356,8 @@ def test_get_config_round_trip_keeps_the_hyper_parameters():
     assert sorted(clone.discriminators) == ["cartoon", "face"]
     assert clone.domain_classifier.get_layer("domain_classifier_gradient_reversal").scale == 0.3
     assert clone.gradient_reversal_ramp_steps == 7
+    assert clone.mirror_private_init is False
+    assert clone.warmup_steps == 11
     assert clone.teacher.name == "tiny_teacher"
 
 
@@ -390,10 +414,27 @@ def test_gradient_reversal_ramp_follows_ganins_schedule(batch):
         XGAN(gradient_reversal_ramp_steps=-1)
 
 
+def test_warmup_trains_the_auto_encoders_alone_then_ramps_the_other_terms_in(batch):
+    faces, cartoons = batch
+    model = XGAN(reconstruction_weight=2.0, warmup_steps=10)
+    model.compile(g_optimizer=adam(), d_optimizer=adam())
+    for step, expected in ((0, 0.0), (10, 0.0), (15, 0.5), (20, 1.0), (50, 1.0)):
+        model.g_optimizer.iterations.assign(step)
+        assert float(model.warmup()) == pytest.approx(expected)
+    model.g_optimizer.iterations.assign(15)
+    result = model.generator_losses(faces, cartoons)
+    others = result["domain_confusion_loss"] + result["semantic_loss"] + result["gan_loss"]
+    np.testing.assert_allclose(result["Generator_loss"], 2.0 * result["autoencoder_loss"] + 0.5 * others, rtol=1e-5)
+    assert XGAN().warmup() == 1.0
+    with pytest.raises(ValueError, match="warmup_steps"):
+        XGAN(warmup_steps=-1)
+
+
 def test_the_ramp_scales_only_the_encoders_share_of_the_dann_gradient(batch):
     """At the ramp's start the encoders get no L_dann gradient; c_dann itself still learns."""
     faces, cartoons = batch
-    model = XGAN(reconstruction_weight=0.0, semantic_weight=0.0, gan_weight=0.0, gradient_reversal_ramp_steps=100)
+    model = XGAN(reconstruction_weight=0.0, semantic_weight=0.0, gan_weight=0.0, gradient_reversal_ramp_steps=100,
+                 domain_objective="reversal")
     model.compile(g_optimizer=adam(), d_optimizer=adam())
     with tf.GradientTape() as tape:
         loss = model.generator_losses(faces, cartoons, training=True)["Generator_loss"]
@@ -402,3 +443,27 @@ def test_the_ramp_scales_only_the_encoders_share_of_the_dann_gradient(batch):
     gradients = tape.gradient(loss, encoder_variables + classifier_variables)
     assert all(not np.any(g) for g in gradients[: len(encoder_variables)])
     assert all(np.any(g) for g in gradients[len(encoder_variables):])
+
+
+@pytest.mark.parametrize("objective, sign", [("confusion", 1.0), ("reversal", -1.0)])
+def test_the_encoders_descend_l_conf_and_ascend_l_dann(objective, sign):
+    """d/de of the encoders' domain term: +∇L_conf under confusion, -∇L_dann under reversal (λ = 1, no ramp)."""
+    model = XGAN(domain_objective=objective)
+    embeddings = {domain: tf.constant(np.random.default_rng(i).normal(size=(3, 1024)), tf.float32)
+                  for i, domain in enumerate(("face", "cartoon"))}  # fmt: skip
+    loss_fn = losses.domain_confusion_loss if objective == "confusion" else losses.domain_adversarial_loss
+    head = model.domain_classifier.layers[2:]  # c_dann without its input and gradient-reversal layers
+    assert isinstance(model.domain_classifier.layers[1], networks.GradientReversal)
+
+    def plain_logits(x):
+        for layer in head:
+            x = layer(x)
+        return x
+
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(list(embeddings.values()))
+        term = loss_fn(*(model._domain_logits(embeddings[d], training=False) for d in ("face", "cartoon")))
+        reference = loss_fn(*(plain_logits(embeddings[d]) for d in ("face", "cartoon")))
+    for domain in ("face", "cartoon"):
+        np.testing.assert_allclose(tape.gradient(term, embeddings[domain]),
+                                   sign * tape.gradient(reference, embeddings[domain]), rtol=1e-5, atol=1e-8)
