@@ -41,8 +41,8 @@ from preprocessing import synthetic
 from preprocessing.folder_job import EXIT_COMPLETED, EXIT_USAGE
 from preprocessing.pipeline import BACKGROUNDS
 from training.callbacks import BACKUP_METADATA, grid_image, save_grid_png, to_unit_range
-from training.run import CONFIG_FILE
 from training.export import MissingGeneratorError, check_exported, exported_path, load_generator
+from training.run import CONFIG_FILE
 
 # The names model packages give their domains -> the synthetic domain that draws them.
 DOMAIN_ALIASES = {"face": "photo", "photo": "photo", "human": "photo", "cartoon": "cartoon", "anime": "cartoon"}
@@ -200,8 +200,8 @@ def photo_background_of(flag_values) -> str:
     """--photo_background, else the --face_background the run trained with, else "keep"."""
     if flag_values.photo_background:
         return flag_values.photo_background
-    config_path = Path(flag_values.run_dir or "") / CONFIG_FILE
-    if flag_values.run_dir and config_path.is_file():
+    config_path = Path(flag_values.run_dir) / CONFIG_FILE if flag_values.run_dir else None
+    if config_path and config_path.is_file():
         return json.loads(config_path.read_text()).get("face_background", "keep")
     return "keep"
 

@@ -12,7 +12,11 @@ otherwise). A model with a single domain names it
 """
 from __future__ import annotations
 
+import sys
+
 from absl import flags
+
+from preprocessing.folder_job import EXIT_USAGE
 
 from preprocessing.pipeline import AUGMENTATIONS, BACKGROUNDS, CROPS, load_domain
 from preprocessing.sources import SPEC_HELP
@@ -61,11 +65,18 @@ def define_domain_flags(domains: dict, flag_values: flags.FlagValues = flags.FLA
 
 
 def load_domain_from_config(config: dict, domain: str, image_size: int, seed_offset: int = 0, **kwargs):
-    """The batched, endless domain the config's `<domain>_*` flags describe."""
+    """The batched, endless domain the config's `<domain>_*` flags describe.
+
+    A source that cannot be read, or cannot take the options asked for, ends the CLI with a one-line
+    "error: --<domain>_source=...: why" and exit code 2.
+    """
     source, crop, background, augment = domain_flag_names(domain)
-    return load_domain(
-        config[source], image_size=image_size, batch_size=config["batch_size"], crop=config[crop],
-        background=config[background],
-        augment=config[augment], seed=config["seed"] + seed_offset, tfds_data_dir=config[TFDS_DATA_DIR],
-        **kwargs,
-    )  # fmt: skip
+    try:
+        return load_domain(
+            config[source], image_size=image_size, batch_size=config["batch_size"], crop=config[crop],
+            background=config[background], augment=config[augment], seed=config["seed"] + seed_offset,
+            tfds_data_dir=config[TFDS_DATA_DIR], **kwargs,
+        )  # fmt: skip
+    except ValueError as error:  # SourceError, or e.g. a white background for a source without masks
+        print(f"error: --{source}={config[source]}: {error}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from error

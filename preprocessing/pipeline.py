@@ -148,7 +148,7 @@ def _check_has_mask(source) -> None:
     if "mask" not in source.dataset.element_spec:
         raise ValueError(
             f"{source.spec!r} has no foreground masks, so its background cannot be painted white; "
-            "remove it beforehand with `python -m preprocessing.remove_background` and keep the background"
+            "remove it beforehand with `python -m preprocessing.remove_background` and keep it (--*_background=keep)"
         )
 
 

@@ -51,6 +51,20 @@ def test_translate_without_a_trained_run_is_a_one_line_error(tmp_path):
     ]
 
 
+def test_faces_without_masks_on_a_white_background_are_a_one_line_error(tmp_path):
+    faces = tmp_path / "faces"
+    faces.mkdir()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(faces / "a.png")
+    result = run("xgan.train", f"--face_source=folder:{faces}", f"--run_dir={tmp_path / 'run'}", check=False)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        f"error: --face_source=folder:{faces}: 'folder:{faces}' has no foreground masks, so its background cannot "
+        "be painted white; remove it beforehand with `python -m preprocessing.remove_background` and keep it "
+        "(--*_background=keep)"
+    ]
+
+
 def test_train_help_explains_the_report_flags():
     help_text = run("xgan.train", "--helpfull", check=False).stdout  # absl exits 1 after printing help
     for flag in ("--face_source", "--cartoon_source", "--semantic_distance", "--gan_loss", "--discriminate",
