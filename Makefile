@@ -36,7 +36,7 @@ data: install
 GAN_FLAGS ?=
 train-gan: install
 	$(BIN)/python -m single_gan.train --generator_filters=128,64,32,16 --discriminator_filters=32,64,128 \
-		--batch_size=32 --epochs=20 --steps_per_epoch=100 $(GAN_FLAGS)
+		--batch_size=24 --epochs=25 --steps_per_epoch=100 $(GAN_FLAGS)
 
 # The built-in synthetic faces, about 10 minutes on a 2-core CPU; pass more with XGAN_FLAGS,
 # e.g. make train-xgan XGAN_FLAGS="--epochs=300 --mixed_precision=mixed_float16".
