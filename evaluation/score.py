@@ -29,7 +29,7 @@ from evaluation import metrics
 from evaluation.features import INCEPTION_SIZE, ExtractorSetupError, extract_activations, load_inception
 from preprocessing.folder_job import EXIT_COMPLETED, EXIT_USAGE
 from preprocessing.pipeline import CROPS, load_domain
-from preprocessing.sources import SPEC_HELP, SourceError
+from preprocessing.sources import SPEC_HELP
 
 METRICS = ("fid", "kid", "is")
 PAIRED_METRICS = ("fid", "kid")
@@ -96,7 +96,7 @@ def image_batches(spec: str, flag_values, crop: str) -> tf.data.Dataset:
             shuffle=False, cache=False, repeat=False, drop_remainder=False, seed=flag_values.seed,
             tfds_data_dir=flag_values.tfds_data_dir,
         )  # fmt: skip
-    except (SourceError, ValueError) as error:
+    except ValueError as error:  # SourceError, or an option the source cannot take
         raise ScoreSetupError(str(error)) from error
     if dataset.cardinality() == tf.data.INFINITE_CARDINALITY and flag_values.num_images is None:
         raise ScoreSetupError(f"{spec!r} is endless: give it a COUNT (e.g. {spec}:5000) or pass --num_images")

@@ -19,7 +19,7 @@ from training.callbacks import (
     backed_up_steps,
 )
 from training.export import export_generators
-from training.run import Run
+from training.run import CONFIG_FILE, Run
 from training.schedules import make_optimizer
 
 
@@ -123,7 +123,7 @@ def _build_from_dataset(model: keras.Model, dataset, run: Run) -> None:
 def _print_outputs(run: Run, exported: dict) -> None:
     lines = [
         f"Outputs of the run in {run.run_dir}:",
-        f"  config          {run.run_dir / 'config.json'}",
+        f"  config          {run.run_dir / CONFIG_FILE}",
         f"  TensorBoard     tensorboard --logdir {run.tensorboard_dir}",
         f"  image grids     {run.grids_dir}/, animated: {run.run_dir / GRIDS_ANIMATION}",
         f"  losses          {run.run_dir / 'losses.png'}, {run.run_dir / 'history.json'}",

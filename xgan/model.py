@@ -223,8 +223,10 @@ class XGAN(GANModel):
         Embeddings of both domains under domain confusion (c_dann trains on them), else only the sources of
         the discriminated translations.
         """
-        sources = {_other(target) for target in self.discriminators}
-        sources |= set() if self._classifier_trains_with_generator else set(DOMAINS)
+        if self._classifier_trains_with_generator:
+            sources = {_other(target) for target in self.discriminators}
+        else:
+            sources = set(DOMAINS)
         embeddings = {domain: self.encode(images[domain], domain, training) for domain in sorted(sources)}
         translations = {target: self.decode(embeddings[_other(target)], target, training)
                         for target in self.discriminators}  # fmt: skip
