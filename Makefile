@@ -9,7 +9,7 @@ DATA_DIR ?= data/synthetic
 DATA_COUNT ?= 2000
 DATA_SIZE ?= 128
 
-.PHONY: install test test-slow data train-gan train-xgan tensorboard clean
+.PHONY: install lint format test test-slow data train-gan train-xgan tensorboard clean
 
 install: $(STAMP)
 
@@ -18,6 +18,15 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# ruff checks the formatting and the lint rules of pyproject.toml; `make format` applies both.
+lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 test: install
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_FLAGS)

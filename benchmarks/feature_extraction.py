@@ -8,6 +8,7 @@ which it resizes to --inception_size (299) as it does in `evaluation.score`,
 after one warm-up batch that traces the function. Prints one JSON line: the
 throughput and how long 50k images (the usual FID sample) would take.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,9 @@ FID_SAMPLE = 50_000
 
 def random_weights_file(directory: Path, inception_size: int) -> Path:
     path = directory / "inception_random.weights.h5"
-    keras.applications.InceptionV3(include_top=True, weights=None,
-                                   input_shape=(inception_size, inception_size, 3)).save_weights(path)  # fmt: skip
+    keras.applications.InceptionV3(
+        include_top=True, weights=None, input_shape=(inception_size, inception_size, 3)
+    ).save_weights(path)
     return path
 
 
@@ -46,22 +48,29 @@ def main() -> None:
     parser.add_argument("--batch_size", type=int, default=32, help="images per batch")
     parser.add_argument("--batches", type=int, default=5, help="timed batches")
     parser.add_argument("--input_size", type=int, default=64, help="side of the images fed in (resized to 299)")
-    parser.add_argument("--inception_size", type=int, default=INCEPTION_SIZE,
-                        help="InceptionV3's input side (299 for real scores; smaller only for quick tests)")
+    parser.add_argument(
+        "--inception_size",
+        type=int,
+        default=INCEPTION_SIZE,
+        help="InceptionV3's input side (299 for real scores; smaller only for quick tests)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
-        extractor = load_inception(str(random_weights_file(Path(directory), args.inception_size)),
-                                   args.inception_size)  # fmt: skip
+        extractor = load_inception(str(random_weights_file(Path(directory), args.inception_size)), args.inception_size)
         rate = images_per_second(extractor, args.batch_size, args.batches, args.input_size)
-    print(json.dumps({
-        "benchmark": "feature_extraction",
-        "model": "InceptionV3 (avg_pool + predictions)",
-        "batch_size": args.batch_size,
-        "input_size": args.input_size,
-        "inception_size": args.inception_size,
-        "images_per_s": round(rate, 2),
-        "minutes_per_50k_images": round(FID_SAMPLE / rate / 60, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "feature_extraction",
+                "model": "InceptionV3 (avg_pool + predictions)",
+                "batch_size": args.batch_size,
+                "input_size": args.input_size,
+                "inception_size": args.inception_size,
+                "images_per_s": round(rate, 2),
+                "minutes_per_50k_images": round(FID_SAMPLE / rate / 60, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

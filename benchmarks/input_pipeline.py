@@ -9,6 +9,7 @@ Prints one JSON line.
 
     python -m benchmarks.input_pipeline [--images 500] [--cached_epochs 20]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,9 +73,7 @@ def main() -> None:
         pil_seconds = time.perf_counter() - start
 
         # One endless iterator, as training reads it: the first epoch decodes and fills the cache.
-        dataset = load_domain(
-            f"cartoonset:{folder}", image_size=IMAGE_SIZE, batch_size=BATCH_SIZE, crop="center"
-        )
+        dataset = load_domain(f"cartoonset:{folder}", image_size=IMAGE_SIZE, batch_size=BATCH_SIZE, crop="center")
         batches = iter(dataset)
         batches_per_epoch = args.images // BATCH_SIZE
         start = time.perf_counter()
@@ -85,16 +84,20 @@ def main() -> None:
         cached_seconds = time.perf_counter() - start
 
     pil_rate, first_rate = pil_images / pil_seconds, first_images / first_seconds
-    print(json.dumps({
-        "benchmark": "input_pipeline",
-        "images": args.images,
-        "source": f"{SOURCE_SIZE}x{SOURCE_SIZE} RGBA PNG + CSV (Cartoon Set format)",
-        "output": f"{BATCH_SIZE}x{IMAGE_SIZE}x{IMAGE_SIZE}x3 float32 in [-1, 1], centre crop",
-        "pil_loop_images_per_s": round(pil_rate, 1),
-        "first_epoch_images_per_s": round(first_rate, 1),
-        "cached_epoch_images_per_s": round(cached_images / cached_seconds, 1),
-        "first_epoch_vs_pil_loop": round(first_rate / pil_rate, 2),
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "input_pipeline",
+                "images": args.images,
+                "source": f"{SOURCE_SIZE}x{SOURCE_SIZE} RGBA PNG + CSV (Cartoon Set format)",
+                "output": f"{BATCH_SIZE}x{IMAGE_SIZE}x{IMAGE_SIZE}x3 float32 in [-1, 1], centre crop",
+                "pil_loop_images_per_s": round(pil_rate, 1),
+                "first_epoch_images_per_s": round(first_rate, 1),
+                "cached_epoch_images_per_s": round(cached_images / cached_seconds, 1),
+                "first_epoch_vs_pil_loop": round(first_rate / pil_rate, 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Prints one JSON line.
 
     python -m benchmarks.synthetic_faces [--images 1000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,9 +40,7 @@ def images_per_second(domain: str, size: int, images: int, warm_up: int) -> floa
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=1000, help="records timed per domain and size")
     parser.add_argument("--warm_up", type=int, default=200, help="records rendered before timing each case")
     args = parser.parse_args()
@@ -50,8 +49,9 @@ def main() -> None:
         f"{domain}_{size}": round(images_per_second(domain, size, args.images, args.warm_up), 1)
         for domain, size in CASES
     }
-    print(json.dumps({"benchmark": "synthetic_faces", "unit": "images/s on one core", "images": args.images,
-                      **figures}))  # fmt: skip
+    print(
+        json.dumps({"benchmark": "synthetic_faces", "unit": "images/s on one core", "images": args.images, **figures})
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ step (forward + backward, counted from the shapes of the traced graph's
 matmul/convolution ops); the GFLOP/s that gives at the faster setting; and the
 GFLOP/s of a large float32 matmul measured in the same run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,9 @@ def build(model_name: str, jit_compile: bool):
     model.compile(
         g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.999),
         d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.999),
-        optimizer=None, jit_compile=jit_compile,
-    )  # fmt: skip
+        optimizer=None,
+        jit_compile=jit_compile,
+    )
     return model, batch
 
 
@@ -104,18 +106,22 @@ def main() -> None:
     images = batch_size(MODELS[args.model]()[1])
     best = max(rates.values())
     achieved = flops * best / images / 1e9
-    print(json.dumps({
-        "benchmark": "train_step",
-        "model": args.model,
-        "batch_size": images,
-        "images_per_s_no_xla": round(rates[False], 1),
-        "images_per_s_xla": round(rates[True], 1),
-        "xla_speedup": round(rates[True] / rates[False], 2),
-        "train_step_gflop": round(flops / 1e9, 3),
-        "achieved_gflops": round(achieved, 1),
-        "matmul_gflops": round(peak, 1),
-        "achieved_vs_matmul": round(achieved / peak, 2),
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "train_step",
+                "model": args.model,
+                "batch_size": images,
+                "images_per_s_no_xla": round(rates[False], 1),
+                "images_per_s_xla": round(rates[True], 1),
+                "xla_speedup": round(rates[True] / rates[False], 2),
+                "train_step_gflop": round(flops / 1e9, 3),
+                "achieved_gflops": round(achieved, 1),
+                "matmul_gflops": round(peak, 1),
+                "achieved_vs_matmul": round(achieved / peak, 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

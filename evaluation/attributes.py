@@ -20,6 +20,7 @@ A trained classifier is cached as `<cache_dir>/<domain>_classifier.keras`
 beside `<domain>_classifier.json` (its settings and oracle accuracies) and
 reused while the settings match.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -91,8 +92,10 @@ def check_attribute_names(names) -> tuple[str, ...]:
     names = tuple(names)
     unknown = [name for name in names if name not in synthetic.ATTRIBUTE_VARIANTS]
     if unknown or not names:
-        raise ClassifierSetupError(f"--attributes: unknown {', '.join(unknown) or '(empty)'}; expected names from "
-                                   f"{', '.join(synthetic.ATTRIBUTE_VARIANTS)}")
+        raise ClassifierSetupError(
+            f"--attributes: unknown {', '.join(unknown) or '(empty)'}; expected names from "
+            f"{', '.join(synthetic.ATTRIBUTE_VARIANTS)}"
+        )
     return names
 
 
@@ -108,8 +111,9 @@ def build_classifier(image_size: int, attributes) -> keras.Model:
     for index, filters in enumerate(CONV_FILTERS, start=1):
         # No batch norm: in a few hundred steps the weights move faster than its moving averages, and
         # in inference mode a classifier at 0.95 on its training batches read held-out images at chance.
-        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu", kernel_initializer="he_normal",
-                                name=f"conv{index}")(x)
+        x = keras.layers.Conv2D(
+            filters, 3, padding="same", activation="relu", kernel_initializer="he_normal", name=f"conv{index}"
+        )(x)
         x = keras.layers.MaxPooling2D(2, name=f"conv{index}_pool")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dropout(DROPOUT, name="dropout")(x)
@@ -121,18 +125,39 @@ def build_classifier(image_size: int, attributes) -> keras.Model:
     return keras.Model(images, outputs, name="attribute_classifier")
 
 
-def records(domain: str, count: int, image_size: int, batch_size: int, seed: int, photo_background: str = "keep",
-            shuffle: bool = False) -> tf.data.Dataset:
+def records(
+    domain: str,
+    count: int,
+    image_size: int,
+    batch_size: int,
+    seed: int,
+    photo_background: str = "keep",
+    shuffle: bool = False,
+) -> tf.data.Dataset:
     """Batches of records 0..count-1 of `seed`, one pass: {"image" in [-1, 1], "attributes": {...}, ...}."""
     return load_domain(
-        f"synthetic:{domain}:{count}", image_size=image_size, batch_size=batch_size, shuffle=shuffle,
-        repeat=False, drop_remainder=False, seed=seed, with_metadata=True,
+        f"synthetic:{domain}:{count}",
+        image_size=image_size,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        repeat=False,
+        drop_remainder=False,
+        seed=seed,
+        with_metadata=True,
         background=photo_background if domain == "photo" else "keep",
-    )  # fmt: skip
+    )
 
 
-def attribute_batches(domain: str, count: int, image_size: int, batch_size: int, seed: int,
-                      attributes, photo_background: str = "keep", shuffle: bool = False) -> tf.data.Dataset:
+def attribute_batches(
+    domain: str,
+    count: int,
+    image_size: int,
+    batch_size: int,
+    seed: int,
+    attributes,
+    photo_background: str = "keep",
+    shuffle: bool = False,
+) -> tf.data.Dataset:
     """(images [B, S, S, 3] in [-1, 1], {attribute: labels [B]}) of records 0..count-1 of `seed`, one pass."""
     dataset = records(domain, count, image_size, batch_size, seed, photo_background, shuffle)
     return dataset.map(lambda batch: (batch["image"], {name: batch["attributes"][name] for name in attributes}))
@@ -163,10 +188,17 @@ def train_classifier(settings: ClassifierSettings, verbose="auto") -> keras.Mode
         optimizer=keras.optimizers.Adam(LEARNING_RATE),
         loss={name: "sparse_categorical_crossentropy" for name in settings.attributes},
         metrics={name: "accuracy" for name in settings.attributes},
-    )  # fmt: skip
-    training = attribute_batches(settings.domain, settings.num_train_images, settings.image_size,
-                                 settings.batch_size, CLASSIFIER_SEED, settings.attributes,
-                                 settings.photo_background, shuffle=True)
+    )
+    training = attribute_batches(
+        settings.domain,
+        settings.num_train_images,
+        settings.image_size,
+        settings.batch_size,
+        CLASSIFIER_SEED,
+        settings.attributes,
+        settings.photo_background,
+        shuffle=True,
+    )
     classifier.fit(training, epochs=settings.epochs, verbose=verbose, shuffle=False)  # the dataset shuffles
     return classifier
 
@@ -193,8 +225,9 @@ def load_cached(settings: ClassifierSettings, cache_dir) -> TrainedClassifier | 
         return None
     metadata = json.loads(metadata_path.read_text())
     if metadata.get("settings") != settings.to_json():
-        logging.info("Retraining the %s classifier: the cached one in %s has other settings.", settings.domain,
-                     cache_dir)
+        logging.info(
+            "Retraining the %s classifier: the cached one in %s has other settings.", settings.domain, cache_dir
+        )
         return None
     classifier = keras.saving.load_model(model_path, compile=False)
     return TrainedClassifier(classifier, settings, metadata["oracle"], metadata["oracle_count"], cached=True)
@@ -206,13 +239,25 @@ def load_or_train(settings: ClassifierSettings, cache_dir, retrain: bool = False
     if found is not None:
         return found
     classifier = train_classifier(settings, verbose)
-    held_out = attribute_batches(settings.domain, settings.num_oracle_images, settings.image_size,
-                                 settings.batch_size, HELD_OUT_SEED, settings.attributes, settings.photo_background)
+    held_out = attribute_batches(
+        settings.domain,
+        settings.num_oracle_images,
+        settings.image_size,
+        settings.batch_size,
+        HELD_OUT_SEED,
+        settings.attributes,
+        settings.photo_background,
+    )
     oracle, count = accuracies(classifier, held_out)
     model_path, metadata_path = cache_paths(cache_dir, settings.domain)
     model_path.parent.mkdir(parents=True, exist_ok=True)
     classifier.save(model_path)
-    metadata = {"settings": settings.to_json(), "oracle": oracle, "oracle_count": count,
-                "held_out_seed": HELD_OUT_SEED, "training_seed": CLASSIFIER_SEED}  # fmt: skip
+    metadata = {
+        "settings": settings.to_json(),
+        "oracle": oracle,
+        "oracle_count": count,
+        "held_out_seed": HELD_OUT_SEED,
+        "training_seed": CLASSIFIER_SEED,
+    }
     metadata_path.write_text(json.dumps(metadata, indent=2) + "\n")
     return TrainedClassifier(classifier, settings, oracle, count, cached=False)

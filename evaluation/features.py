@@ -17,6 +17,7 @@ need: the running mean and covariance of the pool features (FID: 2048 +
 (8 KB an image) and the probabilities only for IS (4 KB an image). The images
 are never held beyond their batch.
 """
+
 from __future__ import annotations
 
 import os
@@ -56,8 +57,9 @@ def keras_cache_path() -> Path:
 def imagenet_weights_path() -> str:
     """The cached ImageNet weights, downloaded into the Keras cache if they are not there yet."""
     try:
-        return keras.utils.get_file(IMAGENET_WEIGHTS_FILE, IMAGENET_WEIGHTS_URL, cache_subdir="models",
-                                    file_hash=IMAGENET_WEIGHTS_HASH)  # fmt: skip
+        return keras.utils.get_file(
+            IMAGENET_WEIGHTS_FILE, IMAGENET_WEIGHTS_URL, cache_subdir="models", file_hash=IMAGENET_WEIGHTS_HASH
+        )
     except Exception as error:  # urllib raises many types: no route, DNS, HTTP, timeouts, hash mismatch
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ExtractorSetupError(
@@ -81,8 +83,7 @@ def build_inception(weights: str = "imagenet", input_size: int = INCEPTION_SIZE)
         imagenet_weights_path()
         base = keras.applications.InceptionV3(include_top=True, weights="imagenet")
     else:
-        base = keras.applications.InceptionV3(include_top=True, weights=None,
-                                              input_shape=(input_size, input_size, 3))  # fmt: skip
+        base = keras.applications.InceptionV3(include_top=True, weights=None, input_shape=(input_size, input_size, 3))
         _load_weights_file(base, weights)
     return keras.Model(base.input, [base.get_layer(POOL_LAYER).output, base.output], name="inception_features")
 
@@ -90,8 +91,10 @@ def build_inception(weights: str = "imagenet", input_size: int = INCEPTION_SIZE)
 def _load_weights_file(model: keras.Model, path: str) -> None:
     path = Path(path)
     if not path.is_file():
-        raise ExtractorSetupError(f"--inception_weights={path}: no such file (expected 'imagenet' or a "
-                                  ".weights.h5 file of keras.applications.InceptionV3(include_top=True))")
+        raise ExtractorSetupError(
+            f"--inception_weights={path}: no such file (expected 'imagenet' or a "
+            ".weights.h5 file of keras.applications.InceptionV3(include_top=True))"
+        )
     if not path.name.endswith(".weights.h5"):
         raise ExtractorSetupError(f"--inception_weights={path}: expected a .weights.h5 file (model.save_weights)")
     try:

@@ -29,6 +29,7 @@ contiguous splits:
 It runs from 1 (every image gets the same prediction) to the number of
 classes (confident predictions spread evenly over the classes).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -119,8 +120,10 @@ def frechet_distance(mean_1, covariance_1, mean_2, covariance_2, epsilon: float 
     if np.iscomplexobj(root):
         largest = np.max(np.abs(np.diagonal(root).imag))
         if largest > MAX_IMAGINARY_COMPONENT:
-            raise ValueError(f"sqrtm(C_1 C_2) has an imaginary component of {largest:.3g}; the covariances are "
-                             "not valid (non-finite or corrupted features?)")
+            raise ValueError(
+                f"sqrtm(C_1 C_2) has an imaginary component of {largest:.3g}; the covariances are "
+                "not valid (non-finite or corrupted features?)"
+            )
         root = root.real
     difference = mean_1 - mean_2
     return float(difference @ difference + np.trace(covariance_1) + np.trace(covariance_2) - 2 * np.trace(root))
@@ -165,8 +168,7 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
     return float(within - 2.0 * k_xy.sum() / (m * m))
 
 
-def kid(features_1, features_2, subsets: int = KID_SUBSETS, subset_size: int = KID_SUBSET_SIZE,
-        seed: int = 0) -> Score:
+def kid(features_1, features_2, subsets: int = KID_SUBSETS, subset_size: int = KID_SUBSET_SIZE, seed: int = 0) -> Score:
     """KID: mean ± std of the unbiased MMD^2 over `subsets` random subsets of `subset_size` per side.
 
     Each subset is drawn without replacement. Raises ValueError when a sample
@@ -175,16 +177,20 @@ def kid(features_1, features_2, subsets: int = KID_SUBSETS, subset_size: int = K
     features_1, features_2 = np.asarray(features_1, np.float64), np.asarray(features_2, np.float64)
     smaller = min(len(features_1), len(features_2))
     if subset_size > smaller:
-        raise ValueError(f"KID subset size {subset_size} is larger than the sample (n = {len(features_1)} vs "
-                         f"{len(features_2)}); lower the subset size or score more images")
+        raise ValueError(
+            f"KID subset size {subset_size} is larger than the sample (n = {len(features_1)} vs "
+            f"{len(features_2)}); lower the subset size or score more images"
+        )
     if subset_size < 2:
         raise ValueError(f"KID subset size must be >= 2, got {subset_size}")
     rng = np.random.default_rng(seed)
     values = [
-        mmd2_unbiased(features_1[rng.choice(len(features_1), subset_size, replace=False)],
-                      features_2[rng.choice(len(features_2), subset_size, replace=False)])
+        mmd2_unbiased(
+            features_1[rng.choice(len(features_1), subset_size, replace=False)],
+            features_2[rng.choice(len(features_2), subset_size, replace=False)],
+        )
         for _ in range(subsets)
-    ]  # fmt: skip
+    ]
     return Score(float(np.mean(values)), float(np.std(values)), (len(features_1), len(features_2)))
 
 
@@ -200,8 +206,9 @@ def inception_score(probabilities, splits: int = IS_SPLITS) -> Score:
     """
     probabilities = np.asarray(probabilities, np.float64)
     if len(probabilities) < splits:
-        raise ValueError(f"the Inception Score needs at least {splits} images (one per split), "
-                         f"got {len(probabilities)}")
+        raise ValueError(
+            f"the Inception Score needs at least {splits} images (one per split), got {len(probabilities)}"
+        )
     scores = []
     for part in np.array_split(probabilities, splits):
         marginal = part.mean(axis=0, keepdims=True)

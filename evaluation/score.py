@@ -16,6 +16,7 @@ with). Every score is printed with the sample counts it used: FID falls as n
 grows, so compare FIDs only at equal counts. --output_json also writes them
 as JSON.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,33 +39,60 @@ FLAGS = flags.FLAGS
 
 def define_flags(flag_values: flags.FlagValues) -> None:
     """Every flag of the CLI, in `flag_values` (a function, so tests can parse into a fresh FlagValues)."""
+
     def define(define_fn, name, default, *arguments, **kwargs):  # arguments: [enum values,] help
         define_fn(name, default, *arguments, flag_values=flag_values, **kwargs)
 
     define(flags.DEFINE_string, "real", None, f"The reference images: {SPEC_HELP}.")
     define(flags.DEFINE_string, "fake", None, f"The images to score (e.g. translations): {SPEC_HELP}.")
-    define(flags.DEFINE_list, "metrics", list(METRICS),
-           "Comma-separated: fid (Fréchet Inception Distance, lower is better), kid (Kernel Inception "
-           "Distance, lower is better), is (Inception Score, higher is better).")
-    define(flags.DEFINE_integer, "num_images", None,
-           "Use at most this many images of each set (default: all; needed for endless synthetic sources).",
-           lower_bound=1)
-    define(flags.DEFINE_integer, "image_size", 64,
-           "Side the pipeline crops and resizes every image to before InceptionV3 resizes it to 299: the "
-           "resolution the models train at.", lower_bound=1)
+    define(
+        flags.DEFINE_list,
+        "metrics",
+        list(METRICS),
+        "Comma-separated: fid (Fréchet Inception Distance, lower is better), kid (Kernel Inception "
+        "Distance, lower is better), is (Inception Score, higher is better).",
+    )
+    define(
+        flags.DEFINE_integer,
+        "num_images",
+        None,
+        "Use at most this many images of each set (default: all; needed for endless synthetic sources).",
+        lower_bound=1,
+    )
+    define(
+        flags.DEFINE_integer,
+        "image_size",
+        64,
+        "Side the pipeline crops and resizes every image to before InceptionV3 resizes it to 299: the "
+        "resolution the models train at.",
+        lower_bound=1,
+    )
     define(flags.DEFINE_enum, "real_crop", "none", CROPS, "Crop of the real images (as the training flags).")
     define(flags.DEFINE_enum, "fake_crop", "none", CROPS, "Crop of the fake images (as the training flags).")
     define(flags.DEFINE_integer, "batch_size", 32, "Images per InceptionV3 batch.", lower_bound=1)
-    define(flags.DEFINE_string, "inception_weights", "imagenet",
-           "imagenet (the Keras cache; downloaded if absent) or a .weights.h5 file of "
-           "keras.applications.InceptionV3(include_top=True, weights=None).")
-    define(flags.DEFINE_integer, "inception_size", INCEPTION_SIZE,
-           "Input side of InceptionV3. Keep 299 for comparable scores; smaller (>= 75) only for quick tests "
-           "with non-ImageNet weights.", lower_bound=75)
-    define(flags.DEFINE_integer, "kid_subsets", metrics.KID_SUBSETS, "KID: number of random subsets.",
-           lower_bound=1)
-    define(flags.DEFINE_integer, "kid_subset_size", metrics.KID_SUBSET_SIZE,
-           "KID: features drawn from each set per subset (at most the smaller set's count).", lower_bound=2)
+    define(
+        flags.DEFINE_string,
+        "inception_weights",
+        "imagenet",
+        "imagenet (the Keras cache; downloaded if absent) or a .weights.h5 file of "
+        "keras.applications.InceptionV3(include_top=True, weights=None).",
+    )
+    define(
+        flags.DEFINE_integer,
+        "inception_size",
+        INCEPTION_SIZE,
+        "Input side of InceptionV3. Keep 299 for comparable scores; smaller (>= 75) only for quick tests "
+        "with non-ImageNet weights.",
+        lower_bound=75,
+    )
+    define(flags.DEFINE_integer, "kid_subsets", metrics.KID_SUBSETS, "KID: number of random subsets.", lower_bound=1)
+    define(
+        flags.DEFINE_integer,
+        "kid_subset_size",
+        metrics.KID_SUBSET_SIZE,
+        "KID: features drawn from each set per subset (at most the smaller set's count).",
+        lower_bound=2,
+    )
     define(flags.DEFINE_integer, "is_splits", metrics.IS_SPLITS, "IS: number of splits.", lower_bound=1)
     define(flags.DEFINE_integer, "seed", 0, "Seed of synthetic sources and of the KID subsets.")
     define(flags.DEFINE_string, "tfds_data_dir", None, "Where TensorFlow Datasets keeps prepared data.")
@@ -78,8 +106,9 @@ class ScoreSetupError(ValueError):
 def check_metrics(names, real, fake) -> list[str]:
     unknown = [name for name in names if name not in METRICS]
     if unknown or not names:
-        raise ScoreSetupError(f"--metrics: unknown {', '.join(unknown) or '(empty)'}; expected names from "
-                              f"{', '.join(METRICS)}")
+        raise ScoreSetupError(
+            f"--metrics: unknown {', '.join(unknown) or '(empty)'}; expected names from {', '.join(METRICS)}"
+        )
     if not fake:
         raise ScoreSetupError("--fake is required")
     paired = [name for name in names if name in PAIRED_METRICS]
@@ -92,10 +121,17 @@ def image_batches(spec: str, flag_values, crop: str) -> tf.data.Dataset:
     """One pass over the source in order, as `[B, image_size, image_size, 3]` float32 in [-1, 1]."""
     try:
         dataset = load_domain(
-            spec, image_size=flag_values.image_size, batch_size=flag_values.batch_size, crop=crop,
-            shuffle=False, cache=False, repeat=False, drop_remainder=False, seed=flag_values.seed,
+            spec,
+            image_size=flag_values.image_size,
+            batch_size=flag_values.batch_size,
+            crop=crop,
+            shuffle=False,
+            cache=False,
+            repeat=False,
+            drop_remainder=False,
+            seed=flag_values.seed,
             tfds_data_dir=flag_values.tfds_data_dir,
-        )  # fmt: skip
+        )
     except ValueError as error:  # SourceError, or an option the source cannot take
         raise ScoreSetupError(str(error)) from error
     if dataset.cardinality() == tf.data.INFINITE_CARDINALITY and flag_values.num_images is None:
@@ -107,8 +143,9 @@ def score(flag_values) -> dict:
     """The requested metrics as {name: metrics.Score}; IS of the real set as "is_real"."""
     names = check_metrics(flag_values.metrics, flag_values.real, flag_values.fake)
     if "kid" in names and flag_values.num_images is not None and flag_values.num_images < flag_values.kid_subset_size:
-        raise ScoreSetupError(f"--kid_subset_size={flag_values.kid_subset_size} is larger than --num_images="
-                              f"{flag_values.num_images}")
+        raise ScoreSetupError(
+            f"--kid_subset_size={flag_values.kid_subset_size} is larger than --num_images={flag_values.num_images}"
+        )
     sets = {"fake": (flag_values.fake, flag_values.fake_crop)}
     if flag_values.real:
         sets["real"] = (flag_values.real, flag_values.real_crop)
@@ -116,9 +153,14 @@ def score(flag_values) -> dict:
     extractor = load_inception(flag_values.inception_weights, flag_values.inception_size)
     activations = {
         name: extract_activations(
-            extractor, dataset, moments="fid" in names, keep_features="kid" in names,
-            keep_probabilities="is" in names, max_images=flag_values.num_images, description=name,
-        )  # fmt: skip
+            extractor,
+            dataset,
+            moments="fid" in names,
+            keep_features="kid" in names,
+            keep_probabilities="is" in names,
+            max_images=flag_values.num_images,
+            description=name,
+        )
         for name, dataset in datasets.items()
     }
     for name, found in activations.items():
@@ -129,8 +171,13 @@ def score(flag_values) -> dict:
         scores["fid"] = metrics.fid_from_moments(activations["real"].moments, activations["fake"].moments)
     if "kid" in names:
         try:
-            scores["kid"] = metrics.kid(activations["real"].features, activations["fake"].features,
-                                        flag_values.kid_subsets, flag_values.kid_subset_size, flag_values.seed)
+            scores["kid"] = metrics.kid(
+                activations["real"].features,
+                activations["fake"].features,
+                flag_values.kid_subsets,
+                flag_values.kid_subset_size,
+                flag_values.seed,
+            )
         except ValueError as error:
             raise ScoreSetupError(f"{error} (--kid_subset_size)") from error
     if "is" in names:
@@ -160,8 +207,9 @@ def format_scores(scores: dict, flag_values) -> str:
 
 
 def to_json(scores: dict) -> dict:
-    return {name: {"mean": value.mean, "std": value.std, "counts": list(value.counts)}
-            for name, value in scores.items()}
+    return {
+        name: {"mean": value.mean, "std": value.std, "counts": list(value.counts)} for name, value in scores.items()
+    }
 
 
 def run(flag_values) -> int:

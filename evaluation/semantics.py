@@ -22,6 +22,7 @@ counts and a grid of source | translation | real target of the same person),
 grid to TensorBoard (--logdir, by default <run_dir>/tensorboard/semantics, so
 `make tensorboard` shows them beside the training curves).
 """
+
 from __future__ import annotations
 
 import json
@@ -59,47 +60,107 @@ class SemanticsSetupError(ValueError):
 
 def define_flags(flag_values: flags.FlagValues) -> None:
     """Every flag of the CLI, in `flag_values` (a function, so tests can parse into a fresh FlagValues)."""
+
     def define(define_fn, name, default, *arguments, **kwargs):  # arguments: [enum values,] help
         define_fn(name, default, *arguments, flag_values=flag_values, **kwargs)
 
-    define(flags.DEFINE_string, "run_dir", None,
-           "Run directory of a trained model (any model package): translates with <run_dir>/export/<direction>.keras.")
-    define(flags.DEFINE_string, "direction", "face2cartoon",
-           "Name of the exported generator (<source>2<target>, e.g. face2cartoon, cartoon2face); with --untrained, "
-           "which of the fresh model's generators.")
+    define(
+        flags.DEFINE_string,
+        "run_dir",
+        None,
+        "Run directory of a trained model (any model package): translates with <run_dir>/export/<direction>.keras.",
+    )
+    define(
+        flags.DEFINE_string,
+        "direction",
+        "face2cartoon",
+        "Name of the exported generator (<source>2<target>, e.g. face2cartoon, cartoon2face); with --untrained, "
+        "which of the fresh model's generators.",
+    )
     define(flags.DEFINE_string, "generator", None, "An exported generator (.keras) to evaluate instead of --run_dir.")
-    define(flags.DEFINE_enum, "untrained", None, UNTRAINED_MODELS,
-           "Evaluate a freshly initialised generator of this model (random weights, --seed): the floor a "
-           "trained model should beat.")
-    define(flags.DEFINE_enum, "source_domain", None, synthetic.DOMAINS,
-           "Synthetic domain of the translator's inputs (default: from --direction, face -> photo).")
-    define(flags.DEFINE_enum, "target_domain", None, synthetic.DOMAINS,
-           "Synthetic domain of the translator's outputs (default: from --direction, cartoon -> cartoon).")
-    define(flags.DEFINE_enum, "photo_background", None, BACKGROUNDS,
-           "Background of every photo it uses (held-out sources, classifier training and oracle images): keep, "
-           "or white (painted out, as with --face_background=white). Default: the run's --face_background "
-           "(from <run_dir>/config.json), else keep.")
+    define(
+        flags.DEFINE_enum,
+        "untrained",
+        None,
+        UNTRAINED_MODELS,
+        "Evaluate a freshly initialised generator of this model (random weights, --seed): the floor a "
+        "trained model should beat.",
+    )
+    define(
+        flags.DEFINE_enum,
+        "source_domain",
+        None,
+        synthetic.DOMAINS,
+        "Synthetic domain of the translator's inputs (default: from --direction, face -> photo).",
+    )
+    define(
+        flags.DEFINE_enum,
+        "target_domain",
+        None,
+        synthetic.DOMAINS,
+        "Synthetic domain of the translator's outputs (default: from --direction, cartoon -> cartoon).",
+    )
+    define(
+        flags.DEFINE_enum,
+        "photo_background",
+        None,
+        BACKGROUNDS,
+        "Background of every photo it uses (held-out sources, classifier training and oracle images): keep, "
+        "or white (painted out, as with --face_background=white). Default: the run's --face_background "
+        "(from <run_dir>/config.json), else keep.",
+    )
     define(flags.DEFINE_integer, "num_images", 500, "Held-out source images to translate and score.", lower_bound=1)
-    define(flags.DEFINE_list, "attributes", list(attributes.DEFAULT_ATTRIBUTES),
-           f"Attributes to score, from {', '.join(synthetic.ATTRIBUTE_VARIANTS)}.")
-    define(flags.DEFINE_integer, "num_train_images", ClassifierSettings.num_train_images,
-           "Real images each attribute classifier trains on.", lower_bound=1)
-    define(flags.DEFINE_integer, "epochs", ClassifierSettings.epochs, "Training epochs of each attribute classifier.",
-           lower_bound=1)
-    define(flags.DEFINE_integer, "num_oracle_images", ClassifierSettings.num_oracle_images,
-           "Held-out real images each classifier's oracle accuracy is measured on.", lower_bound=1)
-    define(flags.DEFINE_integer, "batch_size", 64, "Batch size of classifier training and of translation.",
-           lower_bound=1)
-    define(flags.DEFINE_string, "cache_dir", None,
-           "Where the classifiers are cached and reused (default: <run_dir>/semantics/classifiers, else "
-           "<out>/classifiers).")
+    define(
+        flags.DEFINE_list,
+        "attributes",
+        list(attributes.DEFAULT_ATTRIBUTES),
+        f"Attributes to score, from {', '.join(synthetic.ATTRIBUTE_VARIANTS)}.",
+    )
+    define(
+        flags.DEFINE_integer,
+        "num_train_images",
+        ClassifierSettings.num_train_images,
+        "Real images each attribute classifier trains on.",
+        lower_bound=1,
+    )
+    define(
+        flags.DEFINE_integer,
+        "epochs",
+        ClassifierSettings.epochs,
+        "Training epochs of each attribute classifier.",
+        lower_bound=1,
+    )
+    define(
+        flags.DEFINE_integer,
+        "num_oracle_images",
+        ClassifierSettings.num_oracle_images,
+        "Held-out real images each classifier's oracle accuracy is measured on.",
+        lower_bound=1,
+    )
+    define(
+        flags.DEFINE_integer, "batch_size", 64, "Batch size of classifier training and of translation.", lower_bound=1
+    )
+    define(
+        flags.DEFINE_string,
+        "cache_dir",
+        None,
+        "Where the classifiers are cached and reused (default: <run_dir>/semantics/classifiers, else "
+        "<out>/classifiers).",
+    )
     define(flags.DEFINE_bool, "retrain", False, "Retrain the classifiers even if the cache has matching ones.")
-    define(flags.DEFINE_string, "out", None,
-           f"Folder for {REPORT_FILE}, {RESULTS_FILE} and {EXAMPLES_FILE} (default: <run_dir>/semantics/<direction>).")
-    define(flags.DEFINE_string, "logdir", None,
-           "TensorBoard log folder (default: <run_dir>/tensorboard/semantics, else <out>/tensorboard).")
-    define(flags.DEFINE_integer, "num_examples", 8, "Source | translation pairs in the example grid.",
-           lower_bound=1)
+    define(
+        flags.DEFINE_string,
+        "out",
+        None,
+        f"Folder for {REPORT_FILE}, {RESULTS_FILE} and {EXAMPLES_FILE} (default: <run_dir>/semantics/<direction>).",
+    )
+    define(
+        flags.DEFINE_string,
+        "logdir",
+        None,
+        "TensorBoard log folder (default: <run_dir>/tensorboard/semantics, else <out>/tensorboard).",
+    )
+    define(flags.DEFINE_integer, "num_examples", 8, "Source | translation pairs in the example grid.", lower_bound=1)
     define(flags.DEFINE_integer, "seed", 0, "Seed of the classifiers' training and of --untrained weights.")
 
 
@@ -137,8 +198,10 @@ def generator_path(flag_values) -> Path | None:
     """The .keras file to load, or None for --untrained; checks that exactly one translator is named."""
     named = [name for name in ("run_dir", "generator", "untrained") if flag_values[name].value]
     if len(named) != 1:
-        raise SemanticsSetupError("give exactly one of --run_dir, --generator, --untrained"
-                                  + (f" (got {', '.join('--' + name for name in named)})" if named else ""))
+        raise SemanticsSetupError(
+            "give exactly one of --run_dir, --generator, --untrained"
+            + (f" (got {', '.join('--' + name for name in named)})" if named else "")
+        )
     if flag_values.untrained:
         return None
     if flag_values.generator:
@@ -206,9 +269,17 @@ def photo_background_of(flag_values) -> str:
     return "keep"
 
 
-def evaluate_translator(generator, classifier, source_domain: str, target_domain: str, num_images: int,
-                        batch_size: int = 64, num_examples: int = 8, progress: bool = True,
-                        photo_background: str = "keep") -> Evaluation:
+def evaluate_translator(
+    generator,
+    classifier,
+    source_domain: str,
+    target_domain: str,
+    num_images: int,
+    batch_size: int = 64,
+    num_examples: int = 8,
+    progress: bool = True,
+    photo_background: str = "keep",
+) -> Evaluation:
     """Translates records 0..num_images-1 of HELD_OUT_SEED and scores the translations' attributes."""
     input_size, output_size = image_size_of(generator)
     classifier_size = classifier.input_shape[1]
@@ -228,8 +299,9 @@ def evaluate_translator(generator, classifier, source_domain: str, target_domain
                 sources.append(batch["image"].numpy())
                 translations.append(keras.ops.convert_to_numpy(translated))
             bar.update(len(translated))
-    references = attributes.records(target_domain, num_examples, classifier_size, num_examples, HELD_OUT_SEED,
-                                    photo_background)
+    references = attributes.records(
+        target_domain, num_examples, classifier_size, num_examples, HELD_OUT_SEED, photo_background
+    )
     references = next(iter(references))["image"]
     return Evaluation(
         accuracies={name: hits / count for name, hits in correct.items()},
@@ -260,10 +332,14 @@ def results_json(evaluation: Evaluation, trained, direction: str, description: s
         "oracle_images": trained.oracle_count,
         "classifier": trained.settings.to_json(),
         "attributes": {
-            name: {"translations": evaluation.accuracies[name], "oracle": trained.oracle[name],
-                   "chance": chance_level(name), "variants": synthetic.ATTRIBUTE_VARIANTS[name]}
+            name: {
+                "translations": evaluation.accuracies[name],
+                "oracle": trained.oracle[name],
+                "chance": chance_level(name),
+                "variants": synthetic.ATTRIBUTE_VARIANTS[name],
+            }
             for name in names
-        },  # fmt: skip
+        },
         "mean": {
             "translations": mean(evaluation.accuracies.values()),
             "oracle": mean(trained.oracle[name] for name in names),
@@ -282,32 +358,34 @@ def markdown_report(results: dict, examples_file: str = EXAMPLES_FILE) -> str:
         for name, values in results["attributes"].items()
     ]
     means = results["mean"]
-    return "\n".join([
-        f"# Attribute preservation: {results['direction']} ({source} -> {target})",
-        "",
-        f"Translator: `{results['translator']}`",
-        "",
-        f"Each of **{results['num_images']}** held-out synthetic {source} images "
-        f"(records 0-{results['num_images'] - 1} of seed {results['held_out_seed']}, never used for training) "
-        f"was translated, and a {target} attribute "
-        f"classifier read each translation. *Translations*: the fraction whose predicted attribute equals the "
-        f"source's. *Oracle*: the same classifier on {results['oracle_images']} real held-out {target} images (the "
-        f"same people; what a perfect translator would get). *Chance*: 1 / variants, since every variant is drawn "
-        f"with equal probability: a translation that loses the attribute scores about this.",
-        "",
-        "| attribute | variants | translations | oracle | chance |",
-        "| --- | ---: | ---: | ---: | ---: |",
-        *rows,
-        f"| **mean** | | **{means['translations']:.3f}** | **{means['oracle']:.3f}** | **{means['chance']:.3f}** |",
-        "",
-        f"Classifier: {settings['num_train_images']} real {target} images at {settings['image_size']} px, "
-        f"{settings['epochs']} epochs (seed {settings['seed']}).",
-        "",
-        f"![rows: {source} sources, their translations, real {target} images of the same people]({examples_file})",
-        "",
-        f"Rows: the {source} source, its translation, the real {target} image of the same person.",
-        "",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            f"# Attribute preservation: {results['direction']} ({source} -> {target})",
+            "",
+            f"Translator: `{results['translator']}`",
+            "",
+            f"Each of **{results['num_images']}** held-out synthetic {source} images "
+            f"(records 0-{results['num_images'] - 1} of seed {results['held_out_seed']}, never used for training) "
+            f"was translated, and a {target} attribute "
+            f"classifier read each translation. *Translations*: the fraction whose predicted attribute equals the "
+            f"source's. *Oracle*: the same classifier on {results['oracle_images']} real held-out {target} images (the "
+            f"same people; what a perfect translator would get). *Chance*: 1 / variants, since every variant is drawn "
+            f"with equal probability: a translation that loses the attribute scores about this.",
+            "",
+            "| attribute | variants | translations | oracle | chance |",
+            "| --- | ---: | ---: | ---: | ---: |",
+            *rows,
+            f"| **mean** | | **{means['translations']:.3f}** | **{means['oracle']:.3f}** | **{means['chance']:.3f}** |",
+            "",
+            f"Classifier: {settings['num_train_images']} real {target} images at {settings['image_size']} px, "
+            f"{settings['epochs']} epochs (seed {settings['seed']}).",
+            "",
+            f"![rows: {source} sources, their translations, real {target} images of the same people]({examples_file})",
+            "",
+            f"Rows: the {source} source, its translation, the real {target} image of the same person.",
+            "",
+        ]
+    )
 
 
 def example_rows(evaluation: Evaluation, direction: str, target: str) -> list:
@@ -315,8 +393,11 @@ def example_rows(evaluation: Evaluation, direction: str, target: str) -> list:
     size = evaluation.translations.shape[1]
     sources = tf.image.resize(evaluation.sources, [size, size], method="area").numpy()
     references = tf.image.resize(evaluation.references, [size, size], method="area").numpy()
-    return [("source", to_unit_range(sources)), (direction, to_unit_range(evaluation.translations)),
-            (f"real {target}", to_unit_range(references))]  # fmt: skip
+    return [
+        ("source", to_unit_range(sources)),
+        (direction, to_unit_range(evaluation.translations)),
+        (f"real {target}", to_unit_range(references)),
+    ]
 
 
 def training_step(run_dir) -> int:
@@ -336,13 +417,21 @@ def log_to_tensorboard(logdir, results: dict, rows: list, step: int) -> None:
     writer = tf.summary.create_file_writer(str(logdir))
     with writer.as_default():
         for name, values in results["attributes"].items():
-            tf.summary.scalar(f"{tag}/{name}", values["translations"], step=step,
-                              description=f"oracle {values['oracle']:.3f}, chance {values['chance']:.3f}")
+            tf.summary.scalar(
+                f"{tag}/{name}",
+                values["translations"],
+                step=step,
+                description=f"oracle {values['oracle']:.3f}, chance {values['chance']:.3f}",
+            )
         for key in ("translations", "oracle", "chance"):
             label = "mean" if key == "translations" else f"{key}_mean"
             tf.summary.scalar(f"{tag}/{label}", results["mean"][key], step=step)
-        tf.summary.image(f"{tag}/examples", grid_image(rows)[None], step=step,
-                         description="Rows: " + ", ".join(name for name, _ in rows))
+        tf.summary.image(
+            f"{tag}/examples",
+            grid_image(rows)[None],
+            step=step,
+            description="Rows: " + ", ".join(name for name, _ in rows),
+        )
     writer.close()
 
 
@@ -358,10 +447,16 @@ def output_dirs(flag_values, direction: str) -> tuple[Path, Path, Path]:
         out = run_dir / "semantics" / direction
     else:
         raise SemanticsSetupError("--out is required without --run_dir")
-    cache_dir = Path(flag_values.cache_dir) if flag_values.cache_dir else (
-        run_dir / "semantics" / "classifiers" if run_dir else out / "classifiers")
-    logdir = Path(flag_values.logdir) if flag_values.logdir else (
-        run_dir / "tensorboard" / "semantics" if run_dir else out / "tensorboard")
+    cache_dir = (
+        Path(flag_values.cache_dir)
+        if flag_values.cache_dir
+        else (run_dir / "semantics" / "classifiers" if run_dir else out / "classifiers")
+    )
+    logdir = (
+        Path(flag_values.logdir)
+        if flag_values.logdir
+        else (run_dir / "tensorboard" / "semantics" if run_dir else out / "tensorboard")
+    )
     return out, cache_dir, logdir
 
 
@@ -381,15 +476,29 @@ def run(flag_values, progress: bool = True) -> dict:
     _, output_size = image_size_of(generator)
     photo_background = photo_background_of(flag_values)
     settings = ClassifierSettings(
-        domain=target, image_size=output_size, attributes=names, num_train_images=flag_values.num_train_images,
-        epochs=flag_values.epochs, batch_size=flag_values.batch_size,
-        num_oracle_images=flag_values.num_oracle_images, seed=flag_values.seed,
+        domain=target,
+        image_size=output_size,
+        attributes=names,
+        num_train_images=flag_values.num_train_images,
+        epochs=flag_values.epochs,
+        batch_size=flag_values.batch_size,
+        num_oracle_images=flag_values.num_oracle_images,
+        seed=flag_values.seed,
         photo_background=photo_background if target == "photo" else "keep",  # a cartoon classifier never sees one
-    )  # fmt: skip
+    )
     trained = attributes.load_or_train(settings, cache_dir, flag_values.retrain, verbose="auto" if progress else 0)
     print(f"{target} classifier: {'cached' if trained.cached else 'trained'} in {cache_dir}")
-    evaluation = evaluate_translator(generator, trained.classifier, source, target, flag_values.num_images,
-                                     flag_values.batch_size, flag_values.num_examples, progress, photo_background)
+    evaluation = evaluate_translator(
+        generator,
+        trained.classifier,
+        source,
+        target,
+        flag_values.num_images,
+        flag_values.batch_size,
+        flag_values.num_examples,
+        progress,
+        photo_background,
+    )
     results = results_json(evaluation, trained, direction, description, source, target)
     out.mkdir(parents=True, exist_ok=True)
     rows = example_rows(evaluation, direction, target)
@@ -404,9 +513,11 @@ def run(flag_values, progress: bool = True) -> dict:
 
 def format_table(results: dict) -> str:
     """The report's table as plain text for the terminal."""
-    lines = [f"{results['direction']}: {results['num_images']} held-out images "
-             f"(oracle on {results['oracle_images']} real {results['target_domain']} images)",
-             f"{'attribute':<20}{'translations':>14}{'oracle':>10}{'chance':>10}"]  # fmt: skip
+    lines = [
+        f"{results['direction']}: {results['num_images']} held-out images "
+        f"(oracle on {results['oracle_images']} real {results['target_domain']} images)",
+        f"{'attribute':<20}{'translations':>14}{'oracle':>10}{'chance':>10}",
+    ]
     for name, values in [*results["attributes"].items(), ("mean", results["mean"])]:
         lines.append(f"{name:<20}{values['translations']:>14.3f}{values['oracle']:>10.3f}{values['chance']:>10.3f}")
     return "\n".join(lines)

@@ -4,6 +4,7 @@ Each `csNNN.png` (500x500 RGBA, transparent background) has a `csNNN.csv`
 beside it with one line per attribute: `"attr", value, num_variants`.
 The 10k set is one flat folder, the 100k set is split into folders 0-9.
 """
+
 from __future__ import annotations
 
 import csv
@@ -55,9 +56,7 @@ def read_attribute_file(path: str | Path) -> dict[str, tuple[int, int]]:
                     f"{path}:{line_number}: expected '\"name\", value, num_variants', got {row!r}"
                 ) from error
             if not 0 <= value < variants:
-                raise AttributeFileError(
-                    f"{path}:{line_number}: {name} = {value} is outside [0, {variants})"
-                )
+                raise AttributeFileError(f"{path}:{line_number}: {name} = {value} is outside [0, {variants})")
             attributes[name] = (value, variants)
     if not attributes:
         raise AttributeFileError(f"{path}: no attributes in file")

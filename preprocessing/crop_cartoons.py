@@ -5,13 +5,15 @@ usage: python -m preprocessing.crop_cartoons SRC DST [flags]
 Every image under SRC is cut to a square around the drawing: the bounding box
 of the alpha channel when the background is transparent, else the box of the
 pixels that differ from the background (the colour of the four corners when
-they agree, else white); --background_threshold is the tolerance of both. The box is made square around its centre, grown by
---margin on each side, padded with the background where it leaves the image,
+they agree, else white); --background_threshold is the tolerance of both.
+The box is made square around its centre, grown by --margin on each side,
+padded with the background where it leaves the image,
 resized to --size x --size and written to DST/<same relative path>.png,
 composited on white unless --keep_alpha. A Cartoon Set attribute file
 (csNNN.csv beside csNNN.png) is copied beside the output. Unreadable files are
 skipped and listed; SRC is never written to.
 """
+
 from __future__ import annotations
 
 import functools
@@ -105,9 +107,7 @@ def crop_cartoon(
     return (resized if keep_alpha else image_io.composite_on(resized)), found
 
 
-def process_cartoon(
-    path: Path, size: int, margin: float, threshold: int, keep_alpha: bool
-) -> folder_job.FileResult:
+def process_cartoon(path: Path, size: int, margin: float, threshold: int, keep_alpha: bool) -> folder_job.FileResult:
     image, found = crop_cartoon(image_io.read_rgba(path), size, margin, threshold, keep_alpha)
     counters, sidecars = [], []
     attribute_file = cartoonset.csv_path_for(path)

@@ -13,6 +13,7 @@ in this order, from:
 The summary says how many faces each method handled. Unreadable files are
 skipped and listed; SRC is never written to.
 """
+
 from __future__ import annotations
 
 import functools
@@ -26,9 +27,17 @@ from preprocessing import folder_job, image_io
 from preprocessing.image_io import SquareWindow
 
 LANDMARK_COLUMNS = (
-    "lefteye_x", "lefteye_y", "righteye_x", "righteye_y", "nose_x", "nose_y",
-    "leftmouth_x", "leftmouth_y", "rightmouth_x", "rightmouth_y",
-)  # fmt: skip
+    "lefteye_x",
+    "lefteye_y",
+    "righteye_x",
+    "righteye_y",
+    "nose_x",
+    "nose_y",
+    "leftmouth_x",
+    "leftmouth_y",
+    "rightmouth_x",
+    "rightmouth_y",
+)
 HAAR_CASCADE_FILE = "haarcascade_frontalface_default.xml"
 # The Haar frontal-face box is about 2.5 eye-to-mouth distances wide (measured on
 # aligned CelebA: ~105 px boxes for ~41 px), so --scale means the same for both methods.
@@ -71,9 +80,7 @@ def read_landmark_table(path: str | Path) -> dict[str, np.ndarray]:
         except ValueError:
             coordinates = []
         if len(coordinates) != len(LANDMARK_COLUMNS):
-            raise LandmarkFileError(
-                f"{path}:{line_number}: expected a file name and {len(LANDMARK_COLUMNS)} numbers"
-            )
+            raise LandmarkFileError(f"{path}:{line_number}: expected a file name and {len(LANDMARK_COLUMNS)} numbers")
         table[fields[0]] = np.asarray(coordinates, np.float32).reshape(5, 2)
     if len(table) != int(lines[0][0]):
         # A short table is most often a truncated download.
@@ -114,9 +121,7 @@ class HaarFaceDetector:
     def __init__(self, min_face_size: int):
         self._cascade = cv2.CascadeClassifier(cv2.data.haarcascades + HAAR_CASCADE_FILE)
         if self._cascade.empty():
-            raise folder_job.JobSetupError(
-                f"cannot load OpenCV's {HAAR_CASCADE_FILE} from {cv2.data.haarcascades}"
-            )
+            raise folder_job.JobSetupError(f"cannot load OpenCV's {HAAR_CASCADE_FILE} from {cv2.data.haarcascades}")
         self._min_face_size = min_face_size
 
     def largest_face(self, rgb: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -177,12 +182,9 @@ def define_flags() -> None:
         "detector",
         "haar",
         ["haar", "none"],
-        "Face detector for images without landmarks: OpenCV's bundled Haar cascade, or none "
-        "(centre crop).",
+        "Face detector for images without landmarks: OpenCV's bundled Haar cascade, or none (centre crop).",
     )
-    flags.DEFINE_integer(
-        "min_face_size", 40, "Smallest face the detector reports, in pixels.", lower_bound=1
-    )
+    flags.DEFINE_integer("min_face_size", 40, "Smallest face the detector reports, in pixels.", lower_bound=1)
 
 
 def build_job() -> folder_job.FileJob:

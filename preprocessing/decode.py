@@ -4,6 +4,7 @@ tf.data cannot catch a decode error per element, so the stream drops failing
 elements with `ignore_errors` and a `SkippedFiles` tally names them once a full
 pass over the file list has been read (decode errors themselves carry no path).
 """
+
 from __future__ import annotations
 
 import logging
@@ -64,9 +65,7 @@ class SkippedFiles:
         if skipped and not self.skipped:  # a repeated stream reports once
             for path in skipped:
                 logger.warning("skipped unreadable image file: %s", path)
-            logger.warning(
-                "skipped %d of %d image files that could not be decoded", len(skipped), len(self._all)
-            )
+            logger.warning("skipped %d of %d image files that could not be decoded", len(skipped), len(self._all))
         self.skipped = skipped
         return True
 
@@ -115,9 +114,5 @@ def decode_files(
             record["image"] = tf.identity(record["image"])
         return record
 
-    dataset = (
-        dataset.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
-        .ignore_errors()
-        .map(mark_read)
-    )
+    dataset = dataset.map(decode, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors().map(mark_read)
     return _call_when_exhausted(dataset, skipped.end_of_pass), skipped

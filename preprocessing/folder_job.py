@@ -19,6 +19,7 @@ Exit codes:
   1  the run was stopped early by `StopJob` (the summary says why);
   2  bad command line, folders or settings: one line on stderr, nothing written.
 """
+
 from __future__ import annotations
 
 import shutil

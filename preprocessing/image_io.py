@@ -3,6 +3,7 @@
 Readers decode the whole file (so a truncated PNG fails here, not in the
 middle of a training run) and raise `UnreadableImageError` naming the file.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,13 +31,9 @@ def list_images(root: str | Path) -> list[Path]:
         raise FileNotFoundError(f"{root}: no such file or directory")
     if root.is_file():
         return [root]
-    files = sorted(
-        p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-    )
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
     if not files:
-        raise EmptySourceError(
-            f"{root}: no image files ({', '.join(IMAGE_EXTENSIONS)}) found under this folder"
-        )
+        raise EmptySourceError(f"{root}: no image files ({', '.join(IMAGE_EXTENSIONS)}) found under this folder")
     return files
 
 
@@ -44,9 +41,7 @@ def _open_fully(path: Path) -> Image.Image:
     try:
         image = Image.open(path)
         image.load()
-    except (
-        OSError, UnidentifiedImageError, SyntaxError, ValueError, Image.DecompressionBombError
-    ) as error:
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise UnreadableImageError(f"{path}: cannot decode image ({error})") from error
     return image
 
@@ -98,9 +93,9 @@ def crop_square(image: np.ndarray, window: SquareWindow, fill) -> np.ndarray:
     inside_top, inside_bottom = max(top, 0), min(top + window.side, height)
     inside_left, inside_right = max(left, 0), min(left + window.side, width)
     if inside_top < inside_bottom and inside_left < inside_right:
-        cropped[inside_top - top : inside_bottom - top, inside_left - left : inside_right - left] = (
-            image[inside_top:inside_bottom, inside_left:inside_right]
-        )
+        cropped[inside_top - top : inside_bottom - top, inside_left - left : inside_right - left] = image[
+            inside_top:inside_bottom, inside_left:inside_right
+        ]
     return cropped
 
 

@@ -7,6 +7,7 @@ Per-image work up to the cache runs once; everything after it is batched, so
 epochs read from the cache cost little more than a copy. Landmarks and masks
 follow the image through every geometric step.
 """
+
 from __future__ import annotations
 
 import math
@@ -79,9 +80,7 @@ def load_domain(
         raise ValueError(
             f"random_crop needs load_size > image_size, got load_size={load_size}, image_size={image_size}"
         )
-    source = load_source(
-        spec, image_size=stored_size, seed=seed, shuffle_files=shuffle, tfds_data_dir=tfds_data_dir
-    )
+    source = load_source(spec, image_size=stored_size, seed=seed, shuffle_files=shuffle, tfds_data_dir=tfds_data_dir)
     dataset = source.dataset
     if background == "white":
         _check_has_mask(source)
@@ -104,9 +103,7 @@ def load_domain(
 
     def finish(index, batch):
         augmentation_seed = tf.stack([tf.cast(seed, tf.int64), index])
-        batch = _augment_batch(
-            batch, augment, image_size, augmentation_seed, max_rotation_degrees, max_shift_fraction
-        )
+        batch = _augment_batch(batch, augment, image_size, augmentation_seed, max_rotation_degrees, max_shift_fraction)
         batch["image"] = _to_float(batch["image"], normalize)
         return batch if with_metadata else batch["image"]
 
@@ -290,9 +287,7 @@ def _output_to_input_affine(flip, angle, shift, window, image_size):
     centre = (image_size - 1) / 2.0
     mirror = tf.where(flip, -1.0, 1.0)
     cos, sin = tf.cos(angle), tf.sin(angle)
-    matrix = tf.stack(
-        [tf.stack([cos * mirror, -sin], axis=1), tf.stack([sin * mirror, cos], axis=1)], axis=1
-    )
+    matrix = tf.stack([tf.stack([cos * mirror, -sin], axis=1), tf.stack([sin * mirror, cos], axis=1)], axis=1)
     translation = window + centre + shift - tf.linalg.matvec(matrix, tf.fill(tf.shape(shift), centre))
     return matrix, translation
 
@@ -320,10 +315,16 @@ def _landmarks_to_output(landmarks, matrix, translation, flip):
     return tf.where(flip[:, None, None], tf.gather(moved, FLIPPED_LANDMARK_ORDER, axis=1), moved)
 
 
-def prepare_image(image, image_size: int, crop: str = "none", center_crop_fraction: float = REPORT_CENTER_CROP_FRACTION,
-                  bbox_margin: float = 0.05) -> tf.Tensor:
+def prepare_image(
+    image,
+    image_size: int,
+    crop: str = "none",
+    center_crop_fraction: float = REPORT_CENTER_CROP_FRACTION,
+    bbox_margin: float = 0.05,
+) -> tf.Tensor:
     """One HxWx3 uint8 image -> `[image_size, image_size, 3]` float32 in [-1, 1], cropped as `load_domain` does."""
     _check_crop(crop)
-    record = _crop_and_resize({"image": tf.convert_to_tensor(image, tf.uint8)}, crop, center_crop_fraction,
-                              bbox_margin, image_size)
+    record = _crop_and_resize(
+        {"image": tf.convert_to_tensor(image, tf.uint8)}, crop, center_crop_fraction, bbox_margin, image_size
+    )
     return normalize_images(record["image"])

@@ -17,6 +17,7 @@ foreground mask as alpha (--output rgba). Two methods:
 Unreadable files are skipped and listed (never sent to the API); SRC is never
 written to.
 """
+
 from __future__ import annotations
 
 import functools
@@ -69,8 +70,7 @@ def grabcut_mask(rgb: np.ndarray, rect_margin: float, iterations: int) -> np.nda
     cv2.setRNGSeed(0)  # GrabCut seeds its colour models with k-means: same input, same mask.
     try:
         # Channel order does not matter to GrabCut's colour models, so RGB is passed as is.
-        cv2.grabCut(rgb, mask, rectangle, background_model, foreground_model, iterations,
-                    cv2.GC_INIT_WITH_RECT)  # fmt: skip
+        cv2.grabCut(rgb, mask, rectangle, background_model, foreground_model, iterations, cv2.GC_INIT_WITH_RECT)
     except cv2.error as error:
         raise folder_job.SkipFile(f"GrabCut failed ({error.err})") from error
     return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
@@ -81,9 +81,7 @@ def as_output(rgba: np.ndarray, output: str) -> np.ndarray:
     return rgba if output == "rgba" else image_io.composite_on(rgba)
 
 
-def process_with_grabcut(
-    path: Path, rect_margin: float, iterations: int, output: str
-) -> folder_job.FileResult:
+def process_with_grabcut(path: Path, rect_margin: float, iterations: int, output: str) -> folder_job.FileResult:
     rgb = image_io.read_rgb(path)
     foreground = grabcut_mask(rgb, rect_margin, iterations)
     alpha = np.where(foreground, 255, 0).astype(np.uint8)
@@ -113,15 +111,11 @@ def read_api_keys(keys_file: str | None) -> list[str]:
         raise folder_job.JobSetupError(f"--method api needs API keys: none found in {where}")
     for number, key in enumerate(keys, start=1):
         if not (key.isascii() and key.isprintable()):
-            raise folder_job.JobSetupError(
-                f"key #{number} in {where} has characters an HTTP header cannot carry"
-            )
+            raise folder_job.JobSetupError(f"key #{number} in {where} has characters an HTTP header cannot carry")
     return keys
 
 
-def multipart_form(
-    fields: dict[str, str], file_field: str, filename: str, content: bytes
-) -> tuple[bytes, str]:
+def multipart_form(fields: dict[str, str], file_field: str, filename: str, content: bytes) -> tuple[bytes, str]:
     """(body, content type) of a multipart/form-data request with text fields and one file."""
     boundary = uuid.uuid4().hex
     # Escaped as browsers do (HTML spec), so a name cannot break out of its header.
@@ -166,17 +160,13 @@ class RemoveBgClient:
             if status not in KEY_EXHAUSTED_STATUSES:
                 return body, key_name
             self._set_key_aside(key_name, status)
-        raise folder_job.StopJob(
-            f"all {len(self._keys)} API keys are exhausted ({'; '.join(self._set_aside)})"
-        )
+        raise folder_job.StopJob(f"all {len(self._keys)} API keys are exhausted ({'; '.join(self._set_aside)})")
 
     def _set_key_aside(self, key_name: str, status: int) -> None:
         self._set_aside.append(f"{key_name}: HTTP {status} ({KEY_EXHAUSTED_STATUSES[status]})")
         self._current += 1
         following = (
-            f"retrying with {self.key_names[self._current]}"
-            if self._current < len(self._keys)
-            else "no key left"
+            f"retrying with {self.key_names[self._current]}" if self._current < len(self._keys) else "no key left"
         )
         tqdm.write(f"{self._set_aside[-1]}; {following}", file=sys.stderr)
 
@@ -196,9 +186,7 @@ class RemoveBgClient:
             error.close()
             if error.code in KEY_EXHAUSTED_STATUSES:
                 return error.code, b""
-            raise folder_job.SkipFile(
-                f"the API answered HTTP {error.code} ({error.reason})"
-            ) from None
+            raise folder_job.SkipFile(f"the API answered HTTP {error.code} ({error.reason})") from None
         except (OSError, http.client.HTTPException) as error:
             # Connection refused, timeout, broken answer: this image fails, the next may not.
             raise folder_job.SkipFile(f"no answer from the API ({error})") from None
@@ -217,9 +205,7 @@ def decode_api_png(body: bytes) -> np.ndarray:
 def process_with_api(path: Path, client: RemoveBgClient, output: str) -> folder_job.FileResult:
     image_io.read_rgb(path)  # an unreadable file is skipped here, not paid for by the API
     body, key_name = client.remove_background(path.name, path.read_bytes())
-    return folder_job.FileResult(
-        as_output(decode_api_png(body), output), counters=(processed_with(key_name),)
-    )
+    return folder_job.FileResult(as_output(decode_api_png(body), output), counters=(processed_with(key_name),))
 
 
 def define_flags() -> None:
@@ -251,9 +237,7 @@ def define_flags() -> None:
         f"API: file with one API key per line; without it, keys are read from the "
         f"{API_KEYS_ENVIRONMENT_VARIABLE} environment variable (comma-separated).",
     )
-    flags.DEFINE_float(
-        "api_timeout", 60.0, "API: seconds to wait for the answer to one image.", lower_bound=0.1
-    )
+    flags.DEFINE_float("api_timeout", 60.0, "API: seconds to wait for the answer to one image.", lower_bound=0.1)
 
 
 def build_job() -> folder_job.FileJob:
@@ -271,9 +255,7 @@ def build_job() -> folder_job.FileJob:
     keys = read_api_keys(options.api_keys_file)
     client = RemoveBgClient(options.api_url, keys, options.api_timeout)
     process = functools.partial(process_with_api, client=client, output=options.output)
-    return folder_job.FileJob(
-        process, counter_names=tuple(processed_with(name) for name in client.key_names)
-    )
+    return folder_job.FileJob(process, counter_names=tuple(processed_with(name) for name in client.key_names))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ them, "attributes" ({name: int32}), "landmarks" (5x2 float32 (x, y) pixels in
 CelebA order: lefteye, righteye, nose, leftmouth, rightmouth) and "mask"
 (HxWx1 uint8, face + hair).
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,9 +29,7 @@ from preprocessing.decode import SkippedFiles, decode_files, to_rgb
 
 logger = logging.getLogger(__name__)
 
-SPEC_HELP = (
-    "folder:PATH | cartoonset:PATH | tfds:NAME[/CONFIG]:SPLIT | synthetic:cartoon|photo[:COUNT]"
-)
+SPEC_HELP = "folder:PATH | cartoonset:PATH | tfds:NAME[/CONFIG]:SPLIT | synthetic:cartoon|photo[:COUNT]"
 MISSING_ATTRIBUTE = -1
 CELEBA_LANDMARK_ORDER = ("lefteye", "righteye", "nose", "leftmouth", "rightmouth")
 
@@ -95,9 +94,7 @@ def _cartoonset_source(spec: str, path: str, shuffle_seed: int | None) -> Source
     if not files:
         raise SourceError(f"{path}: no Cartoon Set PNG files found under this folder")
     attributes = _read_cartoonset_attributes(files)
-    dataset, skipped = decode_files(
-        [str(f) for f in files], {"attributes": attributes}, shuffle_seed=shuffle_seed
-    )
+    dataset, skipped = decode_files([str(f) for f in files], {"attributes": attributes}, shuffle_seed=shuffle_seed)
     return Source(spec, dataset, len(files), skipped)
 
 
@@ -129,7 +126,9 @@ def _read_cartoonset_attributes(files: list[Path]) -> dict[str, np.ndarray]:
     if missing:
         logger.warning(
             "%d of %d Cartoon Set images have no readable attribute CSV; their attributes are %d",
-            missing, len(rows), MISSING_ATTRIBUTE,
+            missing,
+            len(rows),
+            MISSING_ATTRIBUTE,
         )
     return {
         name: np.asarray(
@@ -148,8 +147,12 @@ def _tfds_source(spec: str, rest: str, data_dir, download: bool, shuffle_files: 
 
     try:
         dataset, info = tfds.load(
-            name, split=split, data_dir=data_dir, download=download,
-            shuffle_files=shuffle_files, with_info=True,
+            name,
+            split=split,
+            data_dir=data_dir,
+            download=download,
+            shuffle_files=shuffle_files,
+            with_info=True,
         )
     except Exception as error:  # TFDS raises many types: not found, download, manual_dir
         raise SourceError(
@@ -172,9 +175,7 @@ def _from_tfds_record(example: dict) -> dict:
     landmarks = example.get("landmarks")
     if isinstance(landmarks, dict):
         record["landmarks"] = tf.cast(
-            tf.stack(
-                [tf.stack([landmarks[f"{p}_x"], landmarks[f"{p}_y"]]) for p in CELEBA_LANDMARK_ORDER]
-            ),
+            tf.stack([tf.stack([landmarks[f"{p}_x"], landmarks[f"{p}_y"]]) for p in CELEBA_LANDMARK_ORDER]),
             tf.float32,
         )
     attributes = example.get("attributes")

@@ -32,6 +32,7 @@ names itself are overwritten; nothing is deleted.
 --preview PATH writes one PNG of 8 records: rows photo 64 px (shown 2x),
 photo 128 px, cartoon 64 px (shown 2x), cartoon 128 px.
 """
+
 from __future__ import annotations
 
 import csv
@@ -229,8 +230,7 @@ class Face:
     def mouth_corners(self) -> tuple[tuple[float, float], tuple[float, float]]:
         half_width, drop, _, _ = self.mouth_shape
         corner_y = self.mouth[1] - drop * self.unit / 2
-        return ((self.mouth[0] - half_width * self.unit, corner_y),
-                (self.mouth[0] + half_width * self.unit, corner_y))  # fmt: skip
+        return ((self.mouth[0] - half_width * self.unit, corner_y), (self.mouth[0] + half_width * self.unit, corner_y))
 
     def landmarks(self) -> np.ndarray:
         """[5, 2] float32 in LANDMARK_NAMES order."""
@@ -249,14 +249,13 @@ def face_outline(centre, half_width, half_height, squareness, taper, count=48) -
 
 def layout_face(attributes: dict[str, int], centre, unit: float) -> Face:
     """The face of `attributes` with its ellipse centred at `centre` (pixels)."""
-    return _layout_face(attributes["face_shape"], attributes["mouth_expression"],
-                        float(centre[0]), float(centre[1]), float(unit))  # fmt: skip
+    return _layout_face(
+        attributes["face_shape"], attributes["mouth_expression"], float(centre[0]), float(centre[1]), float(unit)
+    )
 
 
 @functools.lru_cache(maxsize=256)
-def _layout_face(
-    face_shape: int, mouth_expression: int, centre_x: float, centre_y: float, unit: float
-) -> Face:
+def _layout_face(face_shape: int, mouth_expression: int, centre_x: float, centre_y: float, unit: float) -> Face:
     width, height, squareness, taper = FACE_SHAPES[face_shape]
     half_width, half_height = unit * width, unit * FACE_ASPECT * height
     eye_y = centre_y + 0.03 * half_height
@@ -323,8 +322,9 @@ def hair_shapes(face: Face, style: int) -> HairShapes:
 def short_hair(face: Face, spiky: bool) -> HairShapes:
     """A cap of short hair with sideburns, smooth or with spikes on the crown."""
     top = spiky_arc(face) if spiky else skull_arc(face, 1.07, 185, 355)
-    cap = np.vstack([face.in_units([(-1.0, 0.1)]), top,
-                     face.in_units([(1.0, 0.1), (0.9, 0.1), *SWEPT_HAIRLINE, (-0.9, 0.1)])])  # fmt: skip
+    cap = np.vstack(
+        [face.in_units([(-1.0, 0.1)]), top, face.in_units([(1.0, 0.1), (0.9, 0.1), *SWEPT_HAIRLINE, (-0.9, 0.1)])]
+    )
     return HairShapes(front=(cap,), front_edges=((cap, True),))
 
 
@@ -338,11 +338,34 @@ def spiky_arc(face: Face) -> np.ndarray:
 
 def long_hair(face: Face) -> HairShapes:
     """Straight hair to the shoulders, parted in the middle; the locks leave the neck free."""
-    locks = symmetric(face, [(1.2, -0.1), (1.24, 0.6), (1.28, 1.3), (1.1, 1.42), (0.95, 1.32),
-                             (0.82, 1.4), (0.7, 1.25), (0.6, 0.7), (0.3, 0.5)])  # fmt: skip
+    locks = symmetric(
+        face,
+        [
+            (1.2, -0.1),
+            (1.24, 0.6),
+            (1.28, 1.3),
+            (1.1, 1.42),
+            (0.95, 1.32),
+            (0.82, 1.4),
+            (0.7, 1.25),
+            (0.6, 0.7),
+            (0.3, 0.5),
+        ],
+    )
     back = np.vstack([skull_arc(face, 1.16, 180, 360, lift=0.03), locks])
-    curtains = symmetric(face, [(1.17, 0.5), (1.2, 1.08), (0.95, 0.92), (0.86, 0.45), (0.83, -0.1),
-                                (0.6, -0.45), (0.25, -0.66), (0.04, -0.64)])  # fmt: skip
+    curtains = symmetric(
+        face,
+        [
+            (1.17, 0.5),
+            (1.2, 1.08),
+            (0.95, 0.92),
+            (0.86, 0.45),
+            (0.83, -0.1),
+            (0.6, -0.45),
+            (0.25, -0.66),
+            (0.04, -0.64),
+        ],
+    )
     front = np.vstack([skull_arc(face, 1.11, 170, 370, 25, lift=0.02), curtains])
     return HairShapes(back=(back,), front=(front,), front_edges=((front, True),))
 
@@ -446,13 +469,18 @@ def full_beard(face: Face) -> np.ndarray:
     offset = lower_half - np.asarray(face.centre)
     chin_weight = np.clip(offset[:, 1] / face.half_height, 0, 1) ** 4
     jaw = np.asarray(face.centre) + offset * 1.05 + np.outer(chin_weight, [0, 0.12 * face.half_height])
-    around_mouth = np.asarray(face.mouth) + np.array(
-        [(-0.46, -0.03), (-0.3, 0.15), (0, 0.18), (0.3, 0.15), (0.46, -0.03)]
-    ) * face.unit
-    return np.vstack([
-        jaw, face.in_units([(-0.93, 0.0), (-0.78, 0.36)]), around_mouth,
-        face.in_units([(0.78, 0.36), (0.93, 0.0)]),
-    ])  # fmt: skip
+    around_mouth = (
+        np.asarray(face.mouth)
+        + np.array([(-0.46, -0.03), (-0.3, 0.15), (0, 0.18), (0.3, 0.15), (0.46, -0.03)]) * face.unit
+    )
+    return np.vstack(
+        [
+            jaw,
+            face.in_units([(-0.93, 0.0), (-0.78, 0.36)]),
+            around_mouth,
+            face.in_units([(0.78, 0.36), (0.93, 0.0)]),
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -468,12 +496,9 @@ def glasses_shapes(face: Face, variant: int) -> GlassesShapes:
     """Glasses of `variant` (1-3, see GLASSES_STYLES) on `face`, the temples reaching the ears."""
     half_width, half_height, exponent, _, _ = GLASSES_STYLES[variant]
     half_width, half_height, u = half_width * face.unit, half_height * face.unit, face.unit
-    lenses = tuple(
-        superellipse_points((x, y + 0.02 * u), (half_width, half_height), exponent) for x, y in face.eyes
-    )
+    lenses = tuple(superellipse_points((x, y + 0.02 * u), (half_width, half_height), exponent) for x, y in face.eyes)
     (left_x, y), (right_x, _) = face.eyes
-    bridge = [(left_x + half_width, y - 0.02 * u), (face.centre[0], y - 0.07 * u),
-              (right_x - half_width, y - 0.02 * u)]  # fmt: skip
+    bridge = [(left_x + half_width, y - 0.02 * u), (face.centre[0], y - 0.07 * u), (right_x - half_width, y - 0.02 * u)]
     temples = [
         [(eye_x + side * half_width, y - 0.02 * u), (face.centre[0] + side * 0.97 * face.half_width, y)]
         for side, eye_x in ((-1, left_x), (1, right_x))
@@ -486,8 +511,9 @@ def photo_body_shapes(face: Face) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(shoulders, neck, neckline) below `face`."""
     shoulders = symmetric(face, [(0.5, 1.38), (1.3, 1.6), (2.2, 1.85), (2.7, 2.3), (2.9, 3.2)])
     neckline = ellipse_points(face.at(0, 1.38), (0.46 * face.half_width, 0.24 * face.half_height), 0, 180, 9)
-    neck = np.vstack([face.in_units([(0.42, 0.5), (0.46, 1.38)]), neckline,
-                      face.in_units([(-0.46, 1.38), (-0.42, 0.5)])])  # fmt: skip
+    neck = np.vstack(
+        [face.in_units([(0.42, 0.5), (0.46, 1.38)]), neckline, face.in_units([(-0.46, 1.38), (-0.42, 0.5)])]
+    )
     return shoulders, neck, neckline
 
 
@@ -550,16 +576,13 @@ class Canvas:
     def _thickness(self, width: float) -> int:
         return max(1, int(width * self.line_width))  # rounding down keeps frames thin at 64 px
 
-    def fill(
-        self, points, colour: Colour, part: int, outline: Colour | None = None, opacity: float = 1.0
-    ) -> None:
+    def fill(self, points, colour: Colour, part: int, outline: Colour | None = None, opacity: float = 1.0) -> None:
         """Fill the polygon `points`, optionally outlined, optionally see-through."""
         polygon = [_fixed_points(points)]
         target = self.image if opacity >= 1 else self.image.copy()
         cv2.fillPoly(target, polygon, colour + self._alpha, cv2.LINE_AA, _FRACTION_BITS)
         if outline is not None:
-            cv2.polylines(target, polygon, True, outline + self._alpha, self.line_width, cv2.LINE_AA,
-                          _FRACTION_BITS)  # fmt: skip
+            cv2.polylines(target, polygon, True, outline + self._alpha, self.line_width, cv2.LINE_AA, _FRACTION_BITS)
         if opacity < 1:
             cv2.addWeighted(target, opacity, self.image, 1 - opacity, 0, dst=self.image)
         cv2.fillPoly(self.parts, polygon, part, cv2.LINE_8, _FRACTION_BITS)
@@ -570,22 +593,35 @@ class Canvas:
         whole = (centre, axes, 0, 0, 360)
         cv2.ellipse(self.image, *whole, colour + self._alpha, -1, cv2.LINE_AA, _FRACTION_BITS)
         if outline is not None:
-            cv2.ellipse(self.image, *whole, outline + self._alpha, self.line_width, cv2.LINE_AA,
-                        _FRACTION_BITS)  # fmt: skip
+            cv2.ellipse(self.image, *whole, outline + self._alpha, self.line_width, cv2.LINE_AA, _FRACTION_BITS)
         cv2.ellipse(self.parts, *whole, part, -1, cv2.LINE_8, _FRACTION_BITS)
 
     def stroke(self, points, colour: Colour, width: float = 1, closed: bool = False) -> None:
         """Draw a line through `points`, `width` outline widths wide."""
-        cv2.polylines(self.image, [_fixed_points(points)], closed, colour + self._alpha,
-                      self._thickness(width), cv2.LINE_AA, _FRACTION_BITS)  # fmt: skip
+        cv2.polylines(
+            self.image,
+            [_fixed_points(points)],
+            closed,
+            colour + self._alpha,
+            self._thickness(width),
+            cv2.LINE_AA,
+            _FRACTION_BITS,
+        )
 
-    def stroke_arc(
-        self, centre, axes, start_deg: float, end_deg: float, colour: Colour, width: float = 1
-    ) -> None:
+    def stroke_arc(self, centre, axes, start_deg: float, end_deg: float, colour: Colour, width: float = 1) -> None:
         """Draw an arc of an axis-aligned ellipse; angles as in OpenCV (y points down)."""
-        cv2.ellipse(self.image, (_fixed(centre[0]), _fixed(centre[1])), (_fixed(axes[0]), _fixed(axes[1])), 0,
-                    start_deg, end_deg, colour + self._alpha, self._thickness(width), cv2.LINE_AA,
-                    _FRACTION_BITS)  # fmt: skip
+        cv2.ellipse(
+            self.image,
+            (_fixed(centre[0]), _fixed(centre[1])),
+            (_fixed(axes[0]), _fixed(axes[1])),
+            0,
+            start_deg,
+            end_deg,
+            colour + self._alpha,
+            self._thickness(width),
+            cv2.LINE_AA,
+            _FRACTION_BITS,
+        )
 
     def head_mask(self) -> np.ndarray:
         """HxW uint8: 255 on face, ears, neck, hair and what lies on them, else 0."""
@@ -861,9 +897,7 @@ def random_colours(uniform: np.ndarray) -> np.ndarray:
     return (vivid * (1 - amount) + grey * amount).astype(np.float32)
 
 
-def background_shapes(
-    uniform: np.ndarray, colours: np.ndarray
-) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+def background_shapes(uniform: np.ndarray, colours: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """Ellipses, rectangles and triangles from [N, 6] uniform numbers: kind, centre, radii, turn."""
     shapes = []
     for (kind, centre_x, centre_y, radius_x, radius_y, turn), colour in zip(uniform.tolist(), colours):
@@ -884,10 +918,19 @@ def sample_scene(rng: np.random.Generator) -> PhotoScene:
     shape_count = int(rng.integers(0, MAX_BACKGROUND_SHAPES + 1))
     colours = random_colours(rng.random((4 + shape_count, 5)))  # clothes, gradient ends, stripes, shapes
     azimuth, elevation = draw["light_azimuth"], draw["light_elevation"]
-    towards_light = (math.cos(azimuth) * math.cos(elevation), math.sin(azimuth) * math.cos(elevation),
-                     math.sin(elevation))  # fmt: skip
-    stripes = Stripes(draw["stripes_angle"], draw["stripes_period"], draw["stripes_phase"], colours[3],
-                      draw["stripes_strength"], hard_edged=draw["stripes_hard"] < 0.5)  # fmt: skip
+    towards_light = (
+        math.cos(azimuth) * math.cos(elevation),
+        math.sin(azimuth) * math.cos(elevation),
+        math.sin(elevation),
+    )
+    stripes = Stripes(
+        draw["stripes_angle"],
+        draw["stripes_period"],
+        draw["stripes_phase"],
+        colours[3],
+        draw["stripes_strength"],
+        hard_edged=draw["stripes_hard"] < 0.5,
+    )
     spot = (draw["spot_x"], draw["spot_y"], draw["spot_radius"], draw["spot_strength"])
     background = Background(
         colours=colours[1:3],
@@ -992,8 +1035,9 @@ def render_background(background: Background, size: int) -> np.ndarray:
     if background.stripes is not None:
         stripes = background.stripes
         frequency = 2 * math.pi / stripes.period
-        wave = np.sin(xs * (math.cos(stripes.angle) * frequency) + ys * (math.sin(stripes.angle) * frequency)
-                      + stripes.phase)  # fmt: skip
+        wave = np.sin(
+            xs * (math.cos(stripes.angle) * frequency) + ys * (math.sin(stripes.angle) * frequency) + stripes.phase
+        )
         profile = (wave > 0).astype(np.float32) if stripes.hard_edged else 0.5 + 0.5 * wave
         weight = per_channel(stripes.strength * profile)
         image = image * (1 - weight) + cv2.multiply(weight, scalar(stripes.colour))
@@ -1002,8 +1046,7 @@ def render_background(background: Background, size: int) -> np.ndarray:
         glow = per_channel(strength * np.exp(((xs - spot_x) ** 2 + (ys - spot_y) ** 2) * (-1 / radius**2)))
         image = image + glow * (255 - image)
     for polygon, colour in background.shapes:
-        cv2.fillPoly(image, [_fixed_points(to_pixels(polygon, size))], scalar(colour), cv2.LINE_AA,
-                     _FRACTION_BITS)  # fmt: skip
+        cv2.fillPoly(image, [_fixed_points(to_pixels(polygon, size))], scalar(colour), cv2.LINE_AA, _FRACTION_BITS)
     if background.blur * size > 0.3:
         image = cv2.GaussianBlur(image, (0, 0), background.blur * size)
     return image
@@ -1029,9 +1072,7 @@ def apply_camera(image: np.ndarray, camera: Camera, rng: np.random.Generator) ->
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
-def lit_person(
-    canvas: Canvas, face: Face, scene: PhotoScene, curly_hair: bool
-) -> tuple[np.ndarray, np.ndarray]:
+def lit_person(canvas: Canvas, face: Face, scene: PhotoScene, curly_hair: bool) -> tuple[np.ndarray, np.ndarray]:
     """The shaded, textured, softened drawing: (HxWx3 colour premultiplied by coverage,
     HxW coverage in [0, 1])."""
     shade, shine = shading(face, canvas.parts, scene.lighting)
@@ -1191,9 +1232,7 @@ def write_records(domain: str, count: int, out: Path, size: int, seed: int, star
         image_io.write_png(record["image"], path)
         written.append(path)
         if domain == "cartoon":
-            cartoonset.write_attribute_file(
-                cartoonset.csv_path_for(path), record["attributes"], ATTRIBUTE_VARIANTS
-            )
+            cartoonset.write_attribute_file(cartoonset.csv_path_for(path), record["attributes"], ATTRIBUTE_VARIANTS)
         else:
             annotations[path.name] = annotation_row(path.name, record)
     if domain == "photo":
@@ -1216,8 +1255,7 @@ def preview_image(seed: int = 0, start_index: int = 0) -> np.ndarray:
     for domain, size in PREVIEW_ROWS:
         label = np.full((PREVIEW_CELL, PREVIEW_LABEL_WIDTH, 3), 255, np.uint8)
         for line, text in enumerate((domain, f"{size} px")):
-            cv2.putText(label, text, (8, 58 + 24 * line), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (40, 40, 40), 1,
-                        cv2.LINE_AA)  # fmt: skip
+            cv2.putText(label, text, (8, 58 + 24 * line), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (40, 40, 40), 1, cv2.LINE_AA)
         cells = [label]
         for index in range(start_index, start_index + PREVIEW_COUNT):
             image = make_record(domain, seed, index, size)["image"]
@@ -1229,17 +1267,21 @@ def preview_image(seed: int = 0, start_index: int = 0) -> np.ndarray:
 
 # --------------------------------------------------------------------------- CLI
 
+
 def define_flags() -> None:
     flags.DEFINE_enum("domain", None, list(DOMAINS), "Which look to render: cartoon or photo.")
     flags.DEFINE_integer("count", None, "How many records to write.", lower_bound=1)
     flags.DEFINE_string("out", None, "Folder to write the PNGs (and CSVs) into; created if missing.")
     flags.DEFINE_integer("size", 128, "Side of the square images, in pixels.", lower_bound=1)
-    flags.DEFINE_integer("seed", 0, "Seed of the record sequence: the same seed gives the same people.",
-                         lower_bound=0)  # fmt: skip
-    flags.DEFINE_integer("start_index", 0, "Index of the first record (to extend a set in several runs).",
-                         lower_bound=0)  # fmt: skip
-    flags.DEFINE_string("preview", None, "Instead of writing records, write one PNG comparing the two "
-                        "domains at 64 and 128 px to this path.")  # fmt: skip
+    flags.DEFINE_integer("seed", 0, "Seed of the record sequence: the same seed gives the same people.", lower_bound=0)
+    flags.DEFINE_integer(
+        "start_index", 0, "Index of the first record (to extend a set in several runs).", lower_bound=0
+    )
+    flags.DEFINE_string(
+        "preview",
+        None,
+        "Instead of writing records, write one PNG comparing the two domains at 64 and 128 px to this path.",
+    )
 
 
 def main(argv: list[str]) -> None:
@@ -1248,22 +1290,24 @@ def main(argv: list[str]) -> None:
     options = flags.FLAGS
     if options.preview:
         image_io.write_png(preview_image(options.seed, options.start_index), options.preview)
-        print(f"wrote the preview of records {options.start_index}-{options.start_index + PREVIEW_COUNT - 1} "
-              f"to {options.preview}")  # fmt: skip
+        print(
+            f"wrote the preview of records {options.start_index}-{options.start_index + PREVIEW_COUNT - 1} "
+            f"to {options.preview}"
+        )
         return
     missing = [f"--{name}" for name in ("domain", "count", "out") if options[name].value is None]
     if missing:
         raise app.UsageError(f"missing {', '.join(missing)} (or use --preview PATH)")
     out = Path(options.out)
     try:
-        written = write_records(
-            options.domain, options.count, out, options.size, options.seed, options.start_index
-        )
+        written = write_records(options.domain, options.count, out, options.size, options.seed, options.start_index)
     except ValueError as error:
         raise app.UsageError(str(error)) from error
     extra = "Cartoon Set CSVs beside them" if options.domain == "cartoon" else ANNOTATIONS_FILE
-    print(f"wrote {len(written)} {options.domain} faces ({options.size}x{options.size}, seed {options.seed}) "
-          f"to {out}: {written[0].name} .. {written[-1].name} + {extra}")  # fmt: skip
+    print(
+        f"wrote {len(written)} {options.domain} faces ({options.size}x{options.size}, seed {options.seed}) "
+        f"to {out}: {written[0].name} .. {written[-1].name} + {extra}"
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ tutorial play it (see `training.gan_losses` for the derivation):
 with ℓ(label, logit) the binary cross-entropy of a logit. Every loss is the
 mean over the batch it is given, in float32.
 """
+
 from __future__ import annotations
 
 from keras import ops

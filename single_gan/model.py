@@ -9,6 +9,7 @@ maps an image to the logit of "this image is real". Each training step:
 
 See `single_gan.losses` for the equations and `single_gan.networks` for the layers.
 """
+
 from __future__ import annotations
 
 import keras
@@ -84,12 +85,14 @@ class DCGAN(GANModel):
             scaled = gradients.scale_loss(self.g_optimizer, g_loss)
         gradients.apply_gradients(tape, self.g_optimizer, scaled, self.generator_variables)
 
-        return self._update_trackers({
-            "d_loss": d_loss,
-            "g_loss": g_loss,
-            "d_real": losses.mean_probability_real(real_logits),
-            "d_fake": losses.mean_probability_real(fake_logits),
-        })  # fmt: skip
+        return self._update_trackers(
+            {
+                "d_loss": d_loss,
+                "g_loss": g_loss,
+                "d_real": losses.mean_probability_real(real_logits),
+                "d_fake": losses.mean_probability_real(fake_logits),
+            }
+        )
 
     # -- inference and export -----------------------------------------------------------------
 

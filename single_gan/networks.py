@@ -22,6 +22,7 @@ sets the depth too, each deconvolution after the first doubling the size up to
 and the logit are computed in float32, so `mixed_float16` keeps them
 numerically safe.
 """
+
 from __future__ import annotations
 
 import keras
@@ -43,8 +44,10 @@ def generator_start_size(generator_filters) -> int:
     doublings = len(generator_filters) - 1
     size, remainder = divmod(IMAGE_SHAPE[0], 2**doublings)
     if remainder or size < 1:
-        raise ValueError(f"{len(generator_filters)} generator widths double the size {doublings} times, "
-                         f"which cannot end at {IMAGE_SHAPE[0]}x{IMAGE_SHAPE[0]}")
+        raise ValueError(
+            f"{len(generator_filters)} generator widths double the size {doublings} times, "
+            f"which cannot end at {IMAGE_SHAPE[0]}x{IMAGE_SHAPE[0]}"
+        )
     return size
 
 
@@ -60,12 +63,25 @@ def build_generator(noise_dim: int = NOISE_DIM, filters=GENERATOR_FILTERS) -> ke
     for index, width in enumerate(filters[1:], start=1):
         # The tutorial's first deconvolution keeps the size; the following ones double it.
         strides = 1 if index == 1 else 2
-        model.add(layers.Conv2DTranspose(width, KERNEL_SIZE, strides=strides, padding="same", use_bias=False,
-                                         name=f"deconv{index}"))
+        model.add(
+            layers.Conv2DTranspose(
+                width, KERNEL_SIZE, strides=strides, padding="same", use_bias=False, name=f"deconv{index}"
+            )
+        )
         model.add(layers.BatchNormalization(name=f"deconv{index}_bn"))
         model.add(layers.LeakyReLU(LEAKY_SLOPE, name=f"deconv{index}_lrelu"))
-    model.add(layers.Conv2DTranspose(IMAGE_SHAPE[-1], KERNEL_SIZE, strides=2, padding="same", use_bias=False,
-                                     activation="tanh", dtype="float32", name="output"))
+    model.add(
+        layers.Conv2DTranspose(
+            IMAGE_SHAPE[-1],
+            KERNEL_SIZE,
+            strides=2,
+            padding="same",
+            use_bias=False,
+            activation="tanh",
+            dtype="float32",
+            name="output",
+        )
+    )
     return model
 
 

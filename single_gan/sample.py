@@ -8,6 +8,7 @@ white gaps. The same --seed draws the same faces; --seed equal to the training
 --seed redraws the training grids' faces. --interpolate draws n images along
 the great circle between two noise vectors instead.
 """
+
 from __future__ import annotations
 
 import sys
@@ -27,16 +28,25 @@ FLAGS = flags.FLAGS
 
 def define_flags(flag_values: flags.FlagValues) -> None:
     """Every flag of the CLI, in `flag_values` (a function, so tests can parse into a fresh FlagValues)."""
-    flags.DEFINE_string("run_dir", None, "Run directory of a finished `python -m single_gan.train` (holds export/).",
-                        flag_values=flag_values)
+    flags.DEFINE_string(
+        "run_dir",
+        None,
+        "Run directory of a finished `python -m single_gan.train` (holds export/).",
+        flag_values=flag_values,
+    )
     flags.DEFINE_integer("n", 64, "Number of images to draw.", lower_bound=1, flag_values=flag_values)
-    flags.DEFINE_string("out", "grid.png", "Path of the PNG to write (parent folders are created).",
-                        flag_values=flag_values)
-    flags.DEFINE_integer("seed", 0, "Seed of the noise vectors; the training --seed redraws the training grids.",
-                         flag_values=flag_values)
-    flags.DEFINE_bool("interpolate", False,
-                      "Draw the n images along a spherical interpolation between two noise vectors, "
-                      "instead of n independent ones.", flag_values=flag_values)  # fmt: skip
+    flags.DEFINE_string(
+        "out", "grid.png", "Path of the PNG to write (parent folders are created).", flag_values=flag_values
+    )
+    flags.DEFINE_integer(
+        "seed", 0, "Seed of the noise vectors; the training --seed redraws the training grids.", flag_values=flag_values
+    )
+    flags.DEFINE_bool(
+        "interpolate",
+        False,
+        "Draw the n images along a spherical interpolation between two noise vectors, instead of n independent ones.",
+        flag_values=flag_values,
+    )
     flags.DEFINE_integer("columns", 8, "Images per row of the grid.", lower_bound=1, flag_values=flag_values)
     flags.mark_flag_as_required("run_dir", flag_values=flag_values)
 
@@ -75,9 +85,10 @@ def image_grid(images, columns: int) -> np.ndarray:
 def sample_to_file(flag_values: flags.FlagValues) -> int:
     """What the CLI does with parsed flags: writes the grid, prints its path; returns the exit code."""
     try:
-        generator_path = check_exported(exported_path(flag_values.run_dir, "generator"),
-                                        "train first with `python -m single_gan.train`, which exports it to "
-                                        "<run_dir>/export/")  # fmt: skip
+        generator_path = check_exported(
+            exported_path(flag_values.run_dir, "generator"),
+            "train first with `python -m single_gan.train`, which exports it to <run_dir>/export/",
+        )
     except MissingGeneratorError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE

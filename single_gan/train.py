@@ -20,6 +20,7 @@ resume. --help shows this module's own flags; --helpfull adds the data flags
 (--source, --crop, --augment), the network widths (--generator_filters,
 --discriminator_filters) and the shared training flags.
 """
+
 from __future__ import annotations
 
 from absl import app, flags
@@ -43,36 +44,50 @@ def define_flags(flag_values: flags.FlagValues) -> None:
     """Every flag of the CLI, in `flag_values` (a function, so tests can parse into a fresh FlagValues)."""
     data_flags.define_domain_flags({"": ("synthetic:cartoon", "the training images (cartoon faces)")}, flag_values)
     flags.DEFINE_enum(
-        "preset", "exp3", list(PRESETS),
+        "preset",
+        "exp3",
+        list(PRESETS),
         "The report's experiment to run: exp1 (lr 2e-4, images in [0, 255]), exp2 (lr 1e-3), exp3 (lr 2e-4, "
         "images in [-1, 1]). Sets --learning_rate and --normalize unless they are given.",
         flag_values=flag_values,
-    )  # fmt: skip
+    )
     flags.DEFINE_bool(
-        "normalize", True,
+        "normalize",
+        True,
         "Map the training images to [-1, 1], the range of the generator's tanh; --nonormalize feeds them in "
         "[0, 255] as experiment 1 did. Default: the preset's.",
         flag_values=flag_values,
-    )  # fmt: skip
-    flags.DEFINE_integer("noise_dim", networks.NOISE_DIM, "Size of the noise vector z.", lower_bound=1,
-                         flag_values=flag_values)
+    )
+    flags.DEFINE_integer(
+        "noise_dim", networks.NOISE_DIM, "Size of the noise vector z.", lower_bound=1, flag_values=flag_values
+    )
     training_flags.define_int_list(
-        "generator_filters", networks.GENERATOR_FILTERS,
+        "generator_filters",
+        networks.GENERATOR_FILTERS,
         "Comma-separated widths of the generator's dense layer and deconvolutions; n widths start from a "
         "(64 / 2^(n-1))-pixel map, so 2 to 7 of them.",
         flag_values,
-    )  # fmt: skip
+    )
     training_flags.define_int_list(
-        "discriminator_filters", networks.DISCRIMINATOR_FILTERS,
-        "Comma-separated widths of the discriminator's stride-2 convolutions, one per entry.", flag_values,
-    )  # fmt: skip
+        "discriminator_filters",
+        networks.DISCRIMINATOR_FILTERS,
+        "Comma-separated widths of the discriminator's stride-2 convolutions, one per entry.",
+        flag_values,
+    )
     training_flags.define_common_flags(
         flag_values,
         # The report's: 100 epochs of the 10k Cartoon Set (78 batches of 128), Adam 2e-4, betas (0.5, 0.999).
-        epochs=100, steps_per_epoch=78, batch_size=128, learning_rate=2e-4, beta_1=0.5, beta_2=0.999,
+        epochs=100,
+        steps_per_epoch=78,
+        batch_size=128,
+        learning_rate=2e-4,
+        beta_1=0.5,
+        beta_2=0.999,
         # benchmarks/train_step.py on one CPU core: 18.0 images/s with and without XLA, so no compile time for it.
-        jit_compile=False, log_every_n_steps=20, num_grid_samples=64,
-    )  # fmt: skip
+        jit_compile=False,
+        log_every_n_steps=20,
+        num_grid_samples=64,
+    )
 
 
 FLAGS = flags.FLAGS

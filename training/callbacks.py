@@ -19,6 +19,7 @@ at `logs["loss"]`, which a GAN does not have; `TensorBoard` with
 multiple of N, numbers per-step scalars from 1 in every `fit` call, and logs
 only `model.optimizer`'s learning rate.
 """
+
 from __future__ import annotations
 
 import json
@@ -107,8 +108,9 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         if not (self._logs_finite and _weights_finite(self.model)):
             logging.warning(
                 "Not backing up step %d: its losses or weights are not finite; the backup stays at step %s.",
-                self.completed_steps, self.backed_up_step,
-            )  # fmt: skip
+                self.completed_steps,
+                self.backed_up_step,
+            )
             return
         os.makedirs(self.backup_dir, exist_ok=True)
         partial_path = os.path.join(self.backup_dir, "partial.weights.h5")

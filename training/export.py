@@ -1,10 +1,10 @@
 """Exported generators: the networks a trained model translates with, as standalone `.keras` files."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import keras
-
 
 HARNESS_HINT = "train first; the harness exports generators to <run_dir>/export/"
 

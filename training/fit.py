@@ -1,9 +1,10 @@
 """The glue a model's `train.py` calls: build and compile under the strategy, train, export.
 
-    run = setup_run("xgan", config)
-    model = build_and_compile(run, config, lambda: XGAN(...))
-    fit(model, dataset, run, config, take_fixed_inputs(dataset, config["num_grid_samples"]))
+run = setup_run("xgan", config)
+model = build_and_compile(run, config, lambda: XGAN(...))
+fit(model, dataset, run, config, take_fixed_inputs(dataset, config["num_grid_samples"]))
 """
+
 from __future__ import annotations
 
 import keras
@@ -83,21 +84,34 @@ def fit(model: keras.Model, dataset, run: Run, config: dict, fixed_inputs, extra
     if done_steps:
         logging.info(
             "Resuming after step %d (%d of %d steps into epoch %d).",
-            done_steps, done_steps_in_epoch, steps_per_epoch, done_epochs + 1,
-        )  # fmt: skip
+            done_steps,
+            done_steps_in_epoch,
+            steps_per_epoch,
+            done_epochs + 1,
+        )
     if done_steps_in_epoch and done_epochs < epochs:
         # Keras restarts the saved epoch from its first step; finish it with the steps it lacks instead.
         model.fit(
-            dataset, initial_epoch=done_epochs, epochs=done_epochs + 1,
-            steps_per_epoch=steps_per_epoch - done_steps_in_epoch, callbacks=callbacks, verbose=verbose, shuffle=False,
-        )  # fmt: skip
+            dataset,
+            initial_epoch=done_epochs,
+            epochs=done_epochs + 1,
+            steps_per_epoch=steps_per_epoch - done_steps_in_epoch,
+            callbacks=callbacks,
+            verbose=verbose,
+            shuffle=False,
+        )
         done_epochs += 1
     if guard.message is None:  # the interrupted epoch may have diverged
         # Also when no epoch is left: its restore loads the finished state to export.
         model.fit(
-            dataset, initial_epoch=done_epochs, epochs=epochs, steps_per_epoch=steps_per_epoch,
-            callbacks=callbacks, verbose=verbose, shuffle=False,
-        )  # fmt: skip
+            dataset,
+            initial_epoch=done_epochs,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=callbacks,
+            verbose=verbose,
+            shuffle=False,
+        )
     if guard.message is not None:
         raise TrainingDiverged(guard.message)
 

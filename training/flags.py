@@ -9,6 +9,7 @@ one plain, JSON-serialisable dict with `config_from_flags("xgan", ["gan_weight",
 A model with named settings (the report's experiments, say) resolves them with
 `apply_preset`, so flags given on the command line still win.
 """
+
 from __future__ import annotations
 
 from absl import flags
@@ -24,82 +25,95 @@ _DEFINITIONS = {
     # What to train for.
     "epochs": (flags.DEFINE_integer, 100, "Number of epochs to train for.", {"lower_bound": 1}),
     "steps_per_epoch": (
-        flags.DEFINE_integer, 1000,
+        flags.DEFINE_integer,
+        1000,
         "Training steps (batches) per epoch; the datasets repeat endlessly, so this defines an epoch.",
         {"lower_bound": 1},
-    ),  # fmt: skip
+    ),
     "batch_size": (flags.DEFINE_integer, 16, "Global batch size, split over the replicas.", {"lower_bound": 1}),
     "seed": (flags.DEFINE_integer, 0, "Seed of Python, NumPy, TensorFlow and Keras random generators.", {}),
     # Where and how to run.
     "run_dir": (
-        flags.DEFINE_string, "",
+        flags.DEFINE_string,
+        "",
         "Directory for every output of the run (config, TensorBoard logs, checkpoints, image grids, "
         "exported generators). Empty: runs/<model>/<YYYYmmdd-HHMMSS>. Rerunning with the same "
         "directory resumes the run where it stopped.",
         {},
-    ),  # fmt: skip
+    ),
     "strategy": (
-        flags.DEFINE_enum, "default",
+        flags.DEFINE_enum,
+        "default",
         "tf.distribute strategy: default (one device), mirrored (all local GPUs), "
         "multi_worker (several machines, TF_CONFIG), tpu (a Cloud TPU).",
         {"enum_values": STRATEGIES},
-    ),  # fmt: skip
+    ),
     "mixed_precision": (
-        flags.DEFINE_enum, "off",
+        flags.DEFINE_enum,
+        "off",
         "Keras dtype policy: off (float32), mixed_float16 (GPU; losses are scaled), mixed_bfloat16 (TPU/CPU).",
         {"enum_values": MIXED_PRECISION_POLICIES},
-    ),  # fmt: skip
+    ),
     "jit_compile": (flags.DEFINE_bool, False, "Compile the train step with XLA.", {}),
     # Optimisation.
     "learning_rate": (flags.DEFINE_float, 2e-4, "Initial (peak, for cyclic) learning rate of every optimizer.", {}),
     "lr_schedule": (
-        flags.DEFINE_enum, "constant",
+        flags.DEFINE_enum,
+        "constant",
         "Learning-rate schedule: constant; linear_decay (constant until --decay_start_epoch, then linear "
         "to 0 at the last step); cosine (cosine decay to --min_learning_rate over the run); cyclic "
         "(triangular between --min_learning_rate and --learning_rate every --cyclic_period_epochs).",
         {"enum_values": LR_SCHEDULES},
-    ),  # fmt: skip
+    ),
     "decay_start_epoch": (
-        flags.DEFINE_integer, None,
+        flags.DEFINE_integer,
+        None,
         "linear_decay: epochs at the constant rate before the linear decay (CycleGAN: 100 of 200). "
         "Default: half of --epochs.",
         {"lower_bound": 0},
-    ),  # fmt: skip
+    ),
     "cyclic_period_epochs": (
-        flags.DEFINE_float, 4.0, "cyclic: epochs from one minimum of the triangle to the next.",
+        flags.DEFINE_float,
+        4.0,
+        "cyclic: epochs from one minimum of the triangle to the next.",
         {"lower_bound": 0.0},
-    ),  # fmt: skip
+    ),
     "min_learning_rate": (
-        flags.DEFINE_float, 0.0, "Lowest learning rate of the cyclic triangle; final rate of the cosine decay.",
+        flags.DEFINE_float,
+        0.0,
+        "Lowest learning rate of the cyclic triangle; final rate of the cosine decay.",
         {"lower_bound": 0.0},
-    ),  # fmt: skip
+    ),
     "optimizer": (flags.DEFINE_enum, "adam", "Optimizer of every player.", {"enum_values": OPTIMIZERS}),
     "beta_1": (flags.DEFINE_float, 0.9, "Adam's beta_1 (GANs usually 0.5).", {}),
     "beta_2": (flags.DEFINE_float, 0.999, "Adam's beta_2.", {}),
     "momentum": (flags.DEFINE_float, 0.9, "SGD's momentum.", {"lower_bound": 0.0}),
     "weight_decay": (
-        flags.DEFINE_float, 0.0,
+        flags.DEFINE_float,
+        0.0,
         "Decoupled weight decay (0: none); with --optimizer=adam this selects AdamW.",
         {"lower_bound": 0.0},
-    ),  # fmt: skip
+    ),
     # Outputs.
     "log_every_n_steps": (
-        flags.DEFINE_integer, 100,
+        flags.DEFINE_integer,
+        100,
         "Write the losses to TensorBoard every N steps (batch_* scalars), besides once per epoch (epoch_*).",
         {"lower_bound": 1},
-    ),  # fmt: skip
+    ),
     "image_every_n_epochs": (
-        flags.DEFINE_integer, 1, "Save an image grid of the fixed samples every N epochs (and after the last).",
+        flags.DEFINE_integer,
+        1,
+        "Save an image grid of the fixed samples every N epochs (and after the last).",
         {"lower_bound": 1},
-    ),  # fmt: skip
-    "num_grid_samples": (
-        flags.DEFINE_integer, 8, "Fixed samples (columns) in the image grids.", {"lower_bound": 1}
-    ),  # fmt: skip
+    ),
+    "num_grid_samples": (flags.DEFINE_integer, 8, "Fixed samples (columns) in the image grids.", {"lower_bound": 1}),
     "checkpoint_every_n_steps": (
-        flags.DEFINE_integer, 0,
+        flags.DEFINE_integer,
+        0,
         "Back up the training state every N steps, besides at every epoch end (0: at epoch ends only).",
         {"lower_bound": 0},
-    ),  # fmt: skip
+    ),
 }
 
 
@@ -115,9 +129,7 @@ def define_common_flags(flag_values: flags.FlagValues = flags.FLAGS, **defaults)
         define(name, defaults.get(name, default), help=help_text, flag_values=flag_values, **extra)
 
 
-def config_from_flags(
-    model_name: str, extra_flag_names=(), flag_values: flags.FlagValues = flags.FLAGS
-) -> dict:
+def config_from_flags(model_name: str, extra_flag_names=(), flag_values: flags.FlagValues = flags.FLAGS) -> dict:
     """{"model": model_name, common flags..., extra flags...}: the parsed values, a plain dict.
 
     Defaults that depend on other flags are resolved here, so the config
@@ -137,7 +149,7 @@ def apply_preset(config: dict, preset: dict, flag_values: flags.FlagValues = fla
 
 
 class _IntListParser(flags.ListParser):
-    """"256,128,64" -> [256, 128, 64]; every entry a positive integer."""
+    """ "256,128,64" -> [256, 128, 64]; every entry a positive integer."""
 
     def parse(self, argument):
         values = argument if isinstance(argument, list) else super().parse(argument)
@@ -152,5 +164,6 @@ class _IntListParser(flags.ListParser):
 
 def define_int_list(name: str, default, help: str, flag_values: flags.FlagValues = flags.FLAGS) -> None:
     """A flag `--name=256,128,64` whose value is a list of positive ints (e.g. layer widths)."""
-    flags.DEFINE(_IntListParser(), name, list(default), help, flag_values=flag_values,
-                 serializer=flags.CsvListSerializer(","))
+    flags.DEFINE(
+        _IntListParser(), name, list(default), help, flag_values=flag_values, serializer=flags.CsvListSerializer(",")
+    )

@@ -16,6 +16,7 @@ fixed point, but strong gradients while D still rejects G's samples easily
 (Mao et al. 2017). Every loss is the mean over the batch it is given, computed
 in float32 whatever the logits' dtype (mixed precision).
 """
+
 from __future__ import annotations
 
 from keras import ops

@@ -12,6 +12,7 @@ A model package subclasses it and adds its networks, losses and `train_step`:
             ...
             return self._update_trackers({"d_loss": d_loss, "g_loss": g_loss})
 """
+
 from __future__ import annotations
 
 import keras

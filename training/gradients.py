@@ -10,6 +10,7 @@ wraps `model.optimizer`) does not apply. Each `train_step` does, per player:
 
 which is correct on one device or many, in float32 or mixed precision.
 """
+
 from __future__ import annotations
 
 import tensorflow as tf

@@ -1,4 +1,5 @@
 """Run setup: seeds, dtype policy, distribution strategy, run directory and its config.json."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -3,6 +3,7 @@
 Schedules count optimizer steps (`optimizer.iterations`), so a resumed run,
 whose optimizers are restored with their iterations, continues its schedule.
 """
+
 from __future__ import annotations
 
 import keras

@@ -5,6 +5,7 @@ translated one by one, and written as PNGs; unreadable files are skipped and
 listed, the inputs are never written to, and `--grid` adds a side-by-side
 `grid.png` of the first inputs and their translations.
 """
+
 from __future__ import annotations
 
 import sys
@@ -43,8 +44,9 @@ def find_inputs(input_path: Path, output_dir: Path) -> tuple[Path, list[Path]]:
         raise TranslationSetupError(str(error)) from error
 
 
-def translate_files(generator: keras.Model, input_path, output_dir, crop: str = "none",
-                    grid_label: str | None = None) -> folder_job.JobSummary:
+def translate_files(
+    generator: keras.Model, input_path, output_dir, crop: str = "none", grid_label: str | None = None
+) -> folder_job.JobSummary:
     """Translate every image of `input_path` (a file or a folder) into `output_dir`/<name>.png."""
     input_path, output_dir = Path(input_path), Path(output_dir)
     source_root, files = find_inputs(input_path, output_dir)
@@ -61,8 +63,7 @@ def translate_files(generator: keras.Model, input_path, output_dir, crop: str = 
     summary = folder_job.process_folder(source_root, output_dir, files, folder_job.FileJob(translate_one))
     if grid_label and grid_pairs:
         inputs, outputs = (np.stack(column) for column in zip(*grid_pairs))
-        save_grid_png([("input", to_unit_range(inputs)), (grid_label, to_unit_range(outputs))],
-                      output_dir / GRID_FILE)
+        save_grid_png([("input", to_unit_range(inputs)), (grid_label, to_unit_range(outputs))], output_dir / GRID_FILE)
     return summary
 
 

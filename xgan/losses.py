@@ -20,6 +20,7 @@ the gradient of the mean over the global batch (replicas get equal shards).
 
 Inputs may be float16 (mixed precision); every loss is computed in float32.
 """
+
 from __future__ import annotations
 
 from keras import ops
@@ -79,9 +80,7 @@ def domain_adversarial_loss(face_logits, cartoon_logits):
     behind the gradient-reversal layer, maximise it.
     """
     face_term = ops.mean(sigmoid_cross_entropy(ops.full_like(face_logits, FACE_DOMAIN_LABEL), face_logits))
-    cartoon_term = ops.mean(
-        sigmoid_cross_entropy(ops.full_like(cartoon_logits, CARTOON_DOMAIN_LABEL), cartoon_logits)
-    )
+    cartoon_term = ops.mean(sigmoid_cross_entropy(ops.full_like(cartoon_logits, CARTOON_DOMAIN_LABEL), cartoon_logits))
     return face_term + cartoon_term
 
 

@@ -20,6 +20,7 @@ the discriminators, on the embeddings, and the encoders minimise the domain
 confusion loss L_conf in place of the reversed L_dann (a documented deviation:
 see `XGAN`).
 """
+
 from __future__ import annotations
 
 import keras
@@ -164,8 +165,15 @@ class XGAN(GANModel):
             _check_teacher(teacher)
             teacher.trainable = False
 
-        names = ["Discriminator_loss", "Generator_loss", "autoencoder_loss", "domain_adversarial_loss",
-                 "semantic_loss", "gan_loss", *SPREAD_TRACKERS.values()]
+        names = [
+            "Discriminator_loss",
+            "Generator_loss",
+            "autoencoder_loss",
+            "domain_adversarial_loss",
+            "semantic_loss",
+            "gan_loss",
+            *SPREAD_TRACKERS.values(),
+        ]
         names += ["domain_confusion_loss"] if domain_objective == "confusion" else []
         names += ["teacher_loss"] if teacher is not None else []
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
@@ -199,8 +207,12 @@ class XGAN(GANModel):
     @property
     def generator_variables(self):
         """What the generator optimiser trains: encoders, decoders, and c_dann under gradient reversal."""
-        trained = [*self.private_encoders.values(), self.shared_encoder, self.shared_decoder,
-                   *self.private_decoders.values()]  # fmt: skip
+        trained = [
+            *self.private_encoders.values(),
+            self.shared_encoder,
+            self.shared_decoder,
+            *self.private_decoders.values(),
+        ]
         trained += [self.domain_classifier] if self._classifier_trains_with_generator else []
         return [variable for network in trained for variable in network.trainable_variables]
 
@@ -228,8 +240,9 @@ class XGAN(GANModel):
         else:
             sources = set(DOMAINS)
         embeddings = {domain: self.encode(images[domain], domain, training) for domain in sorted(sources)}
-        translations = {target: self.decode(embeddings[_other(target)], target, training)
-                        for target in self.discriminators}  # fmt: skip
+        translations = {
+            target: self.decode(embeddings[_other(target)], target, training) for target in self.discriminators
+        }
         return embeddings, translations
 
     def generator_losses(self, faces, cartoons, training: bool = False) -> dict:
@@ -369,9 +382,13 @@ class XGAN(GANModel):
         """{"face2cartoon": g_1->2, "cartoon2face": g_2->1} as functional models over the live sub-networks."""
         return {
             f"{source}2{target}": networks.build_translator(
-                self.private_encoders[source], self.shared_encoder, self.shared_decoder,
-                self.private_decoders[target], source, target,
-            )  # fmt: skip
+                self.private_encoders[source],
+                self.shared_encoder,
+                self.shared_decoder,
+                self.private_decoders[target],
+                source,
+                target,
+            )
             for source, target in TRANSLATIONS
         }
 

@@ -43,6 +43,7 @@ The DANN domain classifier c_dann is not tabulated; it is the report's
 Lempitsky 2015), with one binary logit out instead of the report's 1-unit
 softmax, whose output is the constant 1.
 """
+
 from __future__ import annotations
 
 import keras
@@ -116,9 +117,9 @@ def _downsample(x, filters: int, name: str):
 
 def _upsample(x, filters: int, name: str):
     """transposed conv 4x4 stride 2 -> ReLU; the deconv is named `name`."""
-    x = layers.Conv2DTranspose(
-        filters, 4, strides=2, padding="same", kernel_initializer=HIDDEN_INITIALIZER, name=name
-    )(x)
+    x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", kernel_initializer=HIDDEN_INITIALIZER, name=name)(
+        x
+    )
     return layers.ReLU(name=f"{name}_relu")(x)
 
 

@@ -7,6 +7,7 @@ Reads <RUN>/export/<direction>.keras (written at the end of `python -m xgan.trai
 prepares each input as in training (crop, 64x64, [-1, 1]) and writes
 DIR/<name>.png; unreadable inputs are skipped and listed.
 """
+
 from __future__ import annotations
 
 import sys
@@ -33,8 +34,9 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     generator = exported_path(FLAGS.run_dir, FLAGS.direction)
-    sys.exit(run_translation_cli(generator, FLAGS.input, FLAGS.output, FLAGS.crop,
-                                 FLAGS.direction if FLAGS.grid else None))
+    sys.exit(
+        run_translation_cli(generator, FLAGS.input, FLAGS.output, FLAGS.crop, FLAGS.direction if FLAGS.grid else None)
+    )
 
 
 if __name__ == "__main__":

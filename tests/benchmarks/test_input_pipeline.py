@@ -1,4 +1,5 @@
 """The benchmark script runs and reports every figure it promises (tiny settings)."""
+
 import json
 import subprocess
 import sys
@@ -10,7 +11,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def test_input_pipeline_benchmark_prints_one_json_line_of_positive_rates():
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks.input_pipeline", "--images", "70", "--cached_epochs", "2"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=True,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
     )
     [line] = [line for line in result.stdout.splitlines() if line.strip()]
     figures = json.loads(line)

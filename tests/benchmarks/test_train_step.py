@@ -1,4 +1,5 @@
 """The train-step benchmark runs and reports consistent figures (slow: it compiles with and without XLA)."""
+
 import json
 import subprocess
 import sys
@@ -11,8 +12,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def run_benchmark(model: str, steps: int) -> dict:
     """The one JSON line of `python -m benchmarks.train_step --model MODEL --steps STEPS`."""
-    result = subprocess.run([sys.executable, "-m", "benchmarks.train_step", "--model", model, "--steps", str(steps)],
-                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=900, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.train_step", "--model", model, "--steps", str(steps)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=True,
+    )
     [line] = [line for line in result.stdout.splitlines() if line.strip()]
     return json.loads(line)
 

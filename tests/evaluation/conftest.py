@@ -1,4 +1,5 @@
 """Shared fixtures of the evaluation tests: a random-weight InceptionV3 weights file, a CLI runner."""
+
 from __future__ import annotations
 
 import subprocess
@@ -39,13 +40,26 @@ def inception_weights(tmp_path_factory) -> Path:
 
 def run_cli(module: str, *arguments, check: bool = True, timeout: int = 300) -> subprocess.CompletedProcess:
     """`python -m module arguments...` from the repository root, as a user runs it."""
-    return subprocess.run([sys.executable, "-m", module, *map(str, arguments)], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=timeout, check=check)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", module, *map(str, arguments)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=check,
+    )
 
 
 # Cartoons at 32 px and two colour attributes: a classifier learns them in a few seconds.
-TINY_CLASSIFIER = dict(domain="cartoon", image_size=32, attributes=("skin_tone", "hair_color"), num_train_images=480,
-                       epochs=10, batch_size=32, num_oracle_images=160)
+TINY_CLASSIFIER = dict(
+    domain="cartoon",
+    image_size=32,
+    attributes=("skin_tone", "hair_color"),
+    num_train_images=480,
+    epochs=10,
+    batch_size=32,
+    num_oracle_images=160,
+)
 
 
 @pytest.fixture(scope="session")

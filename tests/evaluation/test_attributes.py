@@ -1,4 +1,5 @@
 """The attribute classifiers: they learn what the synthetic faces show, and are cached and reused."""
+
 import dataclasses
 import json
 

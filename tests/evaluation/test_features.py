@@ -1,4 +1,5 @@
 """The InceptionV3 extractor: weights loading, its outputs, and streaming activations over a tf.data source."""
+
 import keras
 import numpy as np
 import pytest
@@ -34,15 +35,17 @@ def test_the_weights_come_from_the_file(inception_weights, extractor):
 def test_streaming_activations_equal_one_big_batch(extractor):
     images = np.random.default_rng(1).uniform(-1, 1, (23, 40, 40, 3)).astype("float32")
     dataset = tf.data.Dataset.from_tensor_slices(images).batch(5)
-    streamed = features.extract_activations(extractor, dataset, keep_features=True, keep_probabilities=True,
-                                            progress=False)
+    streamed = features.extract_activations(
+        extractor, dataset, keep_features=True, keep_probabilities=True, progress=False
+    )
     pool, probabilities = extractor(images)
     assert streamed.count == 23
     np.testing.assert_allclose(streamed.features, pool, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(streamed.probabilities, probabilities, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(streamed.moments.mean, np.mean(pool, axis=0), rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(streamed.moments.covariance, np.cov(np.asarray(pool, np.float64), rowvar=False),
-                               rtol=1e-3, atol=1e-8)
+    np.testing.assert_allclose(
+        streamed.moments.covariance, np.cov(np.asarray(pool, np.float64), rowvar=False), rtol=1e-3, atol=1e-8
+    )
 
 
 def test_extraction_stops_at_max_images_and_keeps_only_what_is_asked(extractor):
@@ -59,15 +62,21 @@ def test_fid_kid_and_is_end_to_end_from_a_tf_data_source(small_extractor):
     bright = rng.uniform(0.2, 1, (40, 32, 32, 3)).astype("float32")
 
     def activations(images):
-        return features.extract_activations(small_extractor, tf.data.Dataset.from_tensor_slices(images).batch(16),
-                                            keep_features=True, keep_probabilities=True, progress=False)
+        return features.extract_activations(
+            small_extractor,
+            tf.data.Dataset.from_tensor_slices(images).batch(16),
+            keep_features=True,
+            keep_probabilities=True,
+            progress=False,
+        )
 
     dark_activations, bright_activations = activations(dark), activations(bright)
     identical = metrics.fid_from_moments(dark_activations.moments, dark_activations.moments)
     assert identical.mean == pytest.approx(0, abs=1e-6)
     assert metrics.fid_from_moments(dark_activations.moments, bright_activations.moments).mean > 1e-3
     assert metrics.fid(dark_activations.features, bright_activations.features).mean == pytest.approx(
-        metrics.fid_from_moments(dark_activations.moments, bright_activations.moments).mean, rel=1e-6)
+        metrics.fid_from_moments(dark_activations.moments, bright_activations.moments).mean, rel=1e-6
+    )
     same = metrics.kid(dark_activations.features[:20], dark_activations.features[20:], subsets=5, subset_size=15)
     different = metrics.kid(dark_activations.features, bright_activations.features, subsets=5, subset_size=15)
     assert different.mean > 10 * abs(same.mean)

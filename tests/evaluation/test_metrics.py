@@ -1,4 +1,5 @@
 """FID, KID and IS against NumPy / SciPy references and their known values."""
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -79,8 +80,7 @@ def test_mmd2_matches_the_pairwise_definition():
 
 def test_kid_is_about_zero_for_one_distribution_and_positive_for_two():
     same = metrics.kid(gaussian(600, 8, seed=8), gaussian(600, 8, seed=9), subsets=20, subset_size=200)
-    different = metrics.kid(gaussian(600, 8, seed=8), gaussian(600, 8, seed=10, shift=0.5), subsets=20,
-                            subset_size=200)
+    different = metrics.kid(gaussian(600, 8, seed=8), gaussian(600, 8, seed=10, shift=0.5), subsets=20, subset_size=200)
     assert abs(same.mean) < 3 * same.std / np.sqrt(20) + 1e-3
     assert different.mean > 10 * max(abs(same.mean), same.std)
     assert different.std > 0 and same.counts == (600, 600)
@@ -101,8 +101,9 @@ def test_inception_score_is_one_for_constant_predictions():
 @pytest.mark.parametrize("classes", [2, 5, 10])
 def test_inception_score_is_the_class_count_for_uniform_one_hot_predictions(classes):
     # 10 splits of 50 images per class each, shuffled within the split: one-hot and balanced.
-    labels = np.concatenate([np.random.default_rng(s).permutation(np.arange(50 * classes) % classes)
-                             for s in range(10)])
+    labels = np.concatenate(
+        [np.random.default_rng(s).permutation(np.arange(50 * classes) % classes) for s in range(10)]
+    )
     score = metrics.inception_score(np.eye(classes)[labels])
     assert score.mean == pytest.approx(classes, rel=1e-9)
 

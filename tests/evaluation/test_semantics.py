@@ -1,4 +1,5 @@
 """`evaluation.semantics`: an identity translator keeps every attribute, noise keeps none; the CLI writes its report."""
+
 import json
 
 import keras
@@ -45,8 +46,16 @@ def parse(*arguments) -> flags.FlagValues:
 def test_an_identity_translator_scores_the_oracle(tiny_classifier):
     trained, _ = tiny_classifier
     count = TINY_CLASSIFIER["num_oracle_images"]
-    evaluation = semantics.evaluate_translator(identity_translator(), trained.classifier, "cartoon", "cartoon",
-                                               num_images=count, batch_size=48, num_examples=5, progress=False)
+    evaluation = semantics.evaluate_translator(
+        identity_translator(),
+        trained.classifier,
+        "cartoon",
+        "cartoon",
+        num_images=count,
+        batch_size=48,
+        num_examples=5,
+        progress=False,
+    )
     assert evaluation.count == count
     # The same held-out images the oracle was measured on, so exactly the oracle; a misalignment of images and
     # attributes (a shuffle, an off-by-one batch) would drop it to chance.
@@ -60,8 +69,9 @@ def test_an_identity_translator_scores_the_oracle(tiny_classifier):
 
 def test_a_noise_translator_scores_about_chance(tiny_classifier):
     trained, _ = tiny_classifier
-    evaluation = semantics.evaluate_translator(noise_translator(), trained.classifier, "cartoon", "cartoon",
-                                               num_images=160, batch_size=64, progress=False)
+    evaluation = semantics.evaluate_translator(
+        noise_translator(), trained.classifier, "cartoon", "cartoon", num_images=160, batch_size=64, progress=False
+    )
     for name, accuracy in evaluation.accuracies.items():
         chance = attributes.chance_level(name)
         # 160 images: the standard error of a chance-level accuracy is ~0.03.
@@ -73,8 +83,9 @@ def test_a_translator_of_another_size_is_read_at_the_classifier_size(tiny_classi
     trained, _ = tiny_classifier
     images = keras.Input((SIZE, SIZE, 3))
     upsampling = keras.Model(images, keras.layers.UpSampling2D(2, interpolation="nearest")(images))
-    evaluation = semantics.evaluate_translator(upsampling, trained.classifier, "cartoon", "cartoon", num_images=64,
-                                               progress=False)
+    evaluation = semantics.evaluate_translator(
+        upsampling, trained.classifier, "cartoon", "cartoon", num_images=64, progress=False
+    )
     for name, accuracy in evaluation.accuracies.items():
         assert accuracy > trained.oracle[name] - 0.1  # 2x nearest up, then 2x area down: the same images
 
@@ -84,10 +95,19 @@ def test_cli_writes_the_report_the_json_the_grid_and_tensorboard_scalars(tmp_pat
     identity_translator().save(generator)
     out = tmp_path / "report"
     result = run_cli(
-        "evaluation.semantics", f"--generator={generator}", "--source_domain=cartoon", "--target_domain=cartoon",
-        f"--out={out}", "--num_images=40", "--num_train_images=96", "--epochs=1", "--num_oracle_images=40",
-        "--batch_size=32", "--attributes=skin_tone,glasses", "--num_examples=4",
-    )  # fmt: skip
+        "evaluation.semantics",
+        f"--generator={generator}",
+        "--source_domain=cartoon",
+        "--target_domain=cartoon",
+        f"--out={out}",
+        "--num_images=40",
+        "--num_train_images=96",
+        "--epochs=1",
+        "--num_oracle_images=40",
+        "--batch_size=32",
+        "--attributes=skin_tone,glasses",
+        "--num_examples=4",
+    )
     assert "cartoon2cartoon: 40 held-out images" in result.stdout
     report = (out / "semantics.md").read_text()
     assert report.startswith("# Attribute preservation: cartoon2cartoon (cartoon -> cartoon)")
@@ -106,8 +126,12 @@ def test_cli_writes_the_report_the_json_the_grid_and_tensorboard_scalars(tmp_pat
     for event_file in (out / "tensorboard").glob("events.out.tfevents.*"):
         for event in tf.compat.v1.train.summary_iterator(str(event_file)):
             tags.update(value.tag for value in event.summary.value)
-    assert {"semantics/cartoon2cartoon/skin_tone", "semantics/cartoon2cartoon/mean",
-            "semantics/cartoon2cartoon/oracle_mean", "semantics/cartoon2cartoon/examples"} <= tags
+    assert {
+        "semantics/cartoon2cartoon/skin_tone",
+        "semantics/cartoon2cartoon/mean",
+        "semantics/cartoon2cartoon/oracle_mean",
+        "semantics/cartoon2cartoon/examples",
+    } <= tags
 
 
 def test_cli_without_an_exported_generator_is_a_one_line_error(tmp_path):
@@ -123,14 +147,18 @@ def test_cli_without_an_exported_generator_is_a_one_line_error(tmp_path):
     "arguments, message",
     [
         ([], "give exactly one of --run_dir, --generator, --untrained"),
-        (["--untrained=xgan", "--generator=g.keras"], "give exactly one of --run_dir, --generator, --untrained "
-                                                      "(got --generator, --untrained)"),
+        (
+            ["--untrained=xgan", "--generator=g.keras"],
+            "give exactly one of --run_dir, --generator, --untrained (got --generator, --untrained)",
+        ),
         (["--untrained=xgan"], "--out is required without --run_dir"),
-        (["--untrained=xgan", "--out=o", "--direction=horse2zebra"], "--direction=horse2zebra: cannot tell its "
-                                                                     "domains; pass --source_domain"),
+        (
+            ["--untrained=xgan", "--out=o", "--direction=horse2zebra"],
+            "--direction=horse2zebra: cannot tell its domains; pass --source_domain",
+        ),
         (["--untrained=xgan", "--out=o", "--attributes=skin_tone,tattoos"], "--attributes: unknown tattoos"),
     ],
-)  # fmt: skip
+)
 def test_bad_flags_are_refused_before_any_work(arguments, message):
     with pytest.raises(semantics.SemanticsSetupError) as error:
         semantics.run(parse(*arguments), progress=False)

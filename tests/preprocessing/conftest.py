@@ -5,6 +5,7 @@ images in several modes and formats mixed with files that must be skipped.
 `run_cli` runs a preprocessing CLI the way a user does; `file_hashes` proves a
 folder was left untouched.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -45,8 +46,7 @@ def face_drawing(width: int, height: int, margin: int) -> Image.Image:
         eye_y = top + 0.4 * face_height
         draw.ellipse((eye_x - 3, eye_y - 3, eye_x + 3, eye_y + 3), fill=(*FEATURES, 255))
     mouth_y = top + 0.72 * face_height
-    draw.rectangle((left + 0.35 * face_width, mouth_y - 2, left + 0.65 * face_width, mouth_y + 2),
-                   fill=(*LIPS, 255))  # fmt: skip
+    draw.rectangle((left + 0.35 * face_width, mouth_y - 2, left + 0.65 * face_width, mouth_y + 2), fill=(*LIPS, 255))
     return image
 
 

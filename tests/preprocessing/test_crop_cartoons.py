@@ -1,4 +1,5 @@
 """crop_cartoons: the box around the drawing, and the CLI's own features."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -62,26 +63,20 @@ def test_crop_cartoon_centres_the_drawing_on_white():
 def test_window_leaving_the_image_is_padded_with_the_background():
     image = np.full((20, 20, 4), (90, 140, 200, 255), np.uint8)
     image[5:15, :] = (*RED, 255)  # touches the left and right edges
-    cropped, _ = crop_cartoons.crop_cartoon(
-        image, size=40, margin=0.5, threshold=16, keep_alpha=False
-    )
+    cropped, _ = crop_cartoons.crop_cartoon(image, size=40, margin=0.5, threshold=16, keep_alpha=False)
     assert cropped[0, 0].tolist() == [90, 140, 200] and cropped[20, 1].tolist() == [90, 140, 200]
     assert cropped[20, 20].tolist() == list(RED)
 
 
 def test_crop_cartoon_keeps_transparency_when_asked():
-    image, _ = crop_cartoons.crop_cartoon(
-        _drawing((0, 0, 0, 0)), size=32, margin=0.1, threshold=16, keep_alpha=True
-    )
+    image, _ = crop_cartoons.crop_cartoon(_drawing((0, 0, 0, 0)), size=32, margin=0.1, threshold=16, keep_alpha=True)
     assert image.shape == (32, 32, 4)
     assert image[0, 0, 3] == 0 and image[16, 16, 3] == 255
 
 
 def test_blank_image_is_kept_whole():
     blank = np.full((30, 50, 4), 255, np.uint8)
-    image, found = crop_cartoons.crop_cartoon(
-        blank, size=8, margin=0.05, threshold=16, keep_alpha=False
-    )
+    image, found = crop_cartoons.crop_cartoon(blank, size=8, margin=0.05, threshold=16, keep_alpha=False)
     assert not found and image.shape == (8, 8, 3) and (image == 255).all()
 
 

@@ -1,4 +1,5 @@
 """crop_faces: the landmark table, the crop square of each method, and the CLI's own features."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,9 +27,11 @@ def _landmark_file(path, rows: dict[str, list[int]], count: int | None = None):
 def test_landmark_table_is_parsed_by_file_name(tmp_path):
     path = _landmark_file(
         tmp_path / "landmarks.txt",
-        {"000001.jpg": [69, 109, 106, 113, 77, 142, 73, 152, 108, 154],
-         "000002.jpg": [69, 110, 107, 112, 81, 135, 70, 151, 108, 153]},
-    )  # fmt: skip
+        {
+            "000001.jpg": [69, 109, 106, 113, 77, 142, 73, 152, 108, 154],
+            "000002.jpg": [69, 110, 107, 112, 81, 135, 70, 151, 108, 153],
+        },
+    )
     table = crop_faces.read_landmark_table(path)
     assert sorted(table) == ["000001.jpg", "000002.jpg"]
     assert table["000001.jpg"].shape == (5, 2)
@@ -64,9 +67,12 @@ def test_landmark_crop_puts_the_face_centre_in_the_middle(tmp_path):
     image[86:95, 66:75] = (200, 0, 0)  # a 9x9 marker centred on pixel (70, 90)
     Image.fromarray(image).save(tmp_path / "face.png")
     result = crop_faces.process_face(
-        tmp_path / "face.png", size=25, scale=1.0,
-        landmark_table={"face.png": POINTS}, detector=None,
-    )  # fmt: skip
+        tmp_path / "face.png",
+        size=25,
+        scale=1.0,
+        landmark_table={"face.png": POINTS},
+        detector=None,
+    )
     assert result.counters == (crop_faces.BY_LANDMARKS,)
     # The 75 px crop shrinks to 25 px: the marker becomes the 3x3 block in the middle.
     red = (result.image[..., 0] > 150) & (result.image[..., 1] < 100)
@@ -92,13 +98,13 @@ def test_cli_reports_the_method_of_each_face(mixed_image_folder, run_cli, tmp_pa
     folder, good, _ = mixed_image_folder
     landmarks = _landmark_file(
         tmp_path / "landmarks.txt",
-        {"face_1.png": [30, 50, 60, 50, 45, 65, 35, 80, 55, 80],
-         "face_2.png": [25, 35, 55, 35, 40, 45, 30, 60, 50, 60]},
-    )  # fmt: skip
-    destination = tmp_path / "out"
-    result = run_cli(
-        "crop_faces", folder, destination, "--landmarks", landmarks, "--detector", "none"
+        {
+            "face_1.png": [30, 50, 60, 50, 45, 65, 35, 80, 55, 80],
+            "face_2.png": [25, 35, 55, 35, 40, 45, 30, 60, 50, 60],
+        },
     )
+    destination = tmp_path / "out"
+    result = run_cli("crop_faces", folder, destination, "--landmarks", landmarks, "--detector", "none")
     assert result.returncode == 0, result.stderr
     assert "faces placed by landmarks: 2" in result.stdout
     assert "faces found by the detector: 0" in result.stdout
@@ -109,9 +115,7 @@ def test_cli_reports_the_method_of_each_face(mixed_image_folder, run_cli, tmp_pa
 def test_cli_with_a_bad_landmark_table_fails_with_one_line(mixed_image_folder, run_cli, tmp_path):
     landmarks = tmp_path / "landmarks.txt"
     landmarks.write_text("not a landmark table\n")
-    result = run_cli(
-        "crop_faces", mixed_image_folder.path, tmp_path / "out", "--landmarks", landmarks
-    )
+    result = run_cli("crop_faces", mixed_image_folder.path, tmp_path / "out", "--landmarks", landmarks)
     assert result.returncode != 0
     assert len(result.stderr.strip().splitlines()) == 1 and str(landmarks) in result.stderr
     assert not (tmp_path / "out").exists()

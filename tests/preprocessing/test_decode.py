@@ -41,9 +41,7 @@ def test_decode_rgb_handles_palette_and_rgba_pngs():
     rng = np.random.default_rng(0)
     rgb = rng.integers(0, 255, (5, 7, 3), dtype=np.uint8)
     palette = Image.fromarray(rgb).convert("P")
-    np.testing.assert_array_equal(
-        decode_rgb(_png_bytes(palette)).numpy(), np.asarray(palette.convert("RGB"))
-    )
+    np.testing.assert_array_equal(decode_rgb(_png_bytes(palette)).numpy(), np.asarray(palette.convert("RGB")))
     rgba = np.concatenate([rgb, np.full((5, 7, 1), 255, np.uint8)], axis=-1)
     np.testing.assert_array_equal(decode_rgb(_png_bytes(Image.fromarray(rgba))).numpy(), rgb)
 

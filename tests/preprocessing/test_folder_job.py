@@ -1,4 +1,5 @@
 """The machinery every preprocessing CLI shares, and the contract each CLI keeps through it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -150,8 +151,10 @@ def test_process_folder_writes_skips_and_copies_sidecars(tmp_path):
     assert np.allclose(np.asarray(Image.open(destination / "a.png")), 255 - 20, atol=2)
     assert (destination / "deep" / "b.csv").read_text() == '"hair", 1, 111\n'
     assert [message.split(":")[0] for message in summary.skipped] == [
-        str(source / "a.png"), str(source / "broken.png"), str(source / "c.png")
-    ]  # fmt: skip
+        str(source / "a.png"),
+        str(source / "broken.png"),
+        str(source / "c.png"),
+    ]
     assert "same output" in summary.skipped[0] and "refused" in summary.skipped[2]
     assert summary.counters == {"inverted": 2, "never used": 0}
     assert summary.stop_reason is None

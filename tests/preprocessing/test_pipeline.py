@@ -1,4 +1,3 @@
-import math
 from pathlib import Path
 
 import numpy as np
@@ -52,8 +51,15 @@ def test_bbox_crop_squares_the_non_white_region(tmp_path):
     image[20:60, 200:280] = [0, 0, 255]  # 40x80 box, off centre
     _write(tmp_path / "a.png", image)
     [batch] = list(
-        load_domain(f"folder:{tmp_path}", image_size=32, batch_size=1, crop="bbox", bbox_margin=0.0,
-                    repeat=False, normalize=False)
+        load_domain(
+            f"folder:{tmp_path}",
+            image_size=32,
+            batch_size=1,
+            crop="bbox",
+            bbox_margin=0.0,
+            repeat=False,
+            normalize=False,
+        )
     )
     out = batch.numpy()[0]
     blue = (out[..., 2] > 200) & (out[..., 0] < 50)
@@ -76,7 +82,9 @@ def _dot_centres(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     bright = np.stack([xs, ys], axis=1).astype(np.float32)
     weights = redness[ys, xs]
     nearest = np.argmin(((bright[:, None] - points[None]) ** 2).sum(-1), axis=1)
-    return np.stack([np.average(bright[nearest == k], axis=0, weights=weights[nearest == k]) for k in range(len(points))])
+    return np.stack(
+        [np.average(bright[nearest == k], axis=0, weights=weights[nearest == k]) for k in range(len(points))]
+    )
 
 
 POINTS = np.array([[30, 40], [70, 40], [50, 60], [35, 80], [65, 80]], np.float32)  # CelebA order
@@ -118,10 +126,20 @@ def test_augmentation_is_seeded_and_differs_between_batches(tmp_path):
     ramp = np.tile(np.linspace(0, 255, 16, dtype=np.uint8)[None, :, None], (16, 1, 3))
     for i in range(24):
         _write(tmp_path / f"{i:03d}.png", np.roll(ramp, i, axis=1))
+
     def images(seed):
-        dataset = load_domain(f"folder:{tmp_path}", image_size=16, batch_size=4, augment="rotate,shift",
-                              max_rotation_degrees=30, shuffle=False, repeat=False, seed=seed)
+        dataset = load_domain(
+            f"folder:{tmp_path}",
+            image_size=16,
+            batch_size=4,
+            augment="rotate,shift",
+            max_rotation_degrees=30,
+            shuffle=False,
+            repeat=False,
+            seed=seed,
+        )
         return np.concatenate([b.numpy() for b in dataset])
+
     first, again, other = images(1), images(1), images(2)
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
@@ -139,8 +157,9 @@ def test_cached_epochs_do_not_reread_files_and_are_reshuffled(tmp_path):
 
 
 def test_metadata_batches_carry_attributes_landmarks_and_masks():
-    dataset = load_domain("synthetic:photo:8", image_size=32, batch_size=4, with_metadata=True,
-                          augment="flip", repeat=False)
+    dataset = load_domain(
+        "synthetic:photo:8", image_size=32, batch_size=4, with_metadata=True, augment="flip", repeat=False
+    )
     batch = next(iter(dataset))
     assert batch["image"].shape == (4, 32, 32, 3)
     assert batch["landmarks"].shape == (4, 5, 2)
@@ -166,12 +185,15 @@ def test_white_background_needs_a_source_with_masks(tmp_path):
         load_domain(f"folder:{tmp_path}", background="white")
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"crop": "square"}, "crop"),
-    ({"background": "black"}, "background"),
-    ({"augment": "flip,zoom"}, "zoom"),
-    ({"augment": "random_crop"}, "load_size"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"crop": "square"}, "crop"),
+        ({"background": "black"}, "background"),
+        ({"augment": "flip,zoom"}, "zoom"),
+        ({"augment": "random_crop"}, "load_size"),
+    ],
+)
 def test_bad_options_are_rejected_by_name(tmp_path, kwargs, message):
     _folder_of_solids(tmp_path, [1])
     with pytest.raises(ValueError, match=message):

@@ -1,4 +1,5 @@
 """remove_background: GrabCut, and the HTTP API path (multipart, key rotation) on a local server."""
+
 from __future__ import annotations
 
 import email
@@ -16,9 +17,14 @@ from PIL import Image
 from preprocessing import folder_job, remove_background
 
 FLAGS = (
-    "--method", "--output", "--rect_margin", "--iterations",
-    "--api_url", "--api_keys_file", "--api_timeout",
-)  # fmt: skip
+    "--method",
+    "--output",
+    "--rect_margin",
+    "--iterations",
+    "--api_url",
+    "--api_keys_file",
+    "--api_timeout",
+)
 QUOTA_KEY, RATE_LIMITED_KEY, GOOD_KEY = "k1-quota-9f3b", "k2-ratelimited-51aa", "k3-good-c07e"
 ANSWER_SIZE = (6, 5)
 # Sub-processes must reach 127.0.0.1 directly even where a proxy is configured.
@@ -135,9 +141,7 @@ def test_grabcut_mask_covers_the_object_and_not_the_corners():
 
 def test_grabcut_refuses_an_image_too_small_for_the_rectangle():
     with pytest.raises(folder_job.SkipFile, match="too small"):
-        remove_background.grabcut_mask(
-            np.zeros((2, 2, 3), np.uint8), rect_margin=0.05, iterations=1
-        )
+        remove_background.grabcut_mask(np.zeros((2, 2, 3), np.uint8), rect_margin=0.05, iterations=1)
 
 
 def test_api_keys_come_from_the_file_or_the_environment(tmp_path, monkeypatch):
@@ -173,9 +177,17 @@ def test_api_rotates_keys_on_402_and_429_and_never_prints_them(
     destination = tmp_path / "out"
 
     result = run_cli(
-        "remove_background", folder, destination,
-        "--method", "api", "--api_url", server.url, "--api_keys_file", keys, env=LOCAL_ENV,
-    )  # fmt: skip
+        "remove_background",
+        folder,
+        destination,
+        "--method",
+        "api",
+        "--api_url",
+        server.url,
+        "--api_keys_file",
+        keys,
+        env=LOCAL_ENV,
+    )
 
     assert result.returncode == 0, result.stderr
     # The first image tries key #1, then #2, then #3; the others go straight to #3.
@@ -194,17 +206,21 @@ def test_api_rotates_keys_on_402_and_429_and_never_prints_them(
     assert file_hashes(folder) == before
 
 
-def test_api_stops_cleanly_when_every_key_is_exhausted(
-    mixed_image_folder, run_cli, fake_remove_bg, tmp_path
-):
+def test_api_stops_cleanly_when_every_key_is_exhausted(mixed_image_folder, run_cli, fake_remove_bg, tmp_path):
     folder, good, _ = mixed_image_folder
     server = fake_remove_bg(lambda key, filename: 402 if key == QUOTA_KEY else 429)
     destination = tmp_path / "out"
 
     result = run_cli(
-        "remove_background", folder, destination, "--method", "api", "--api_url", server.url,
+        "remove_background",
+        folder,
+        destination,
+        "--method",
+        "api",
+        "--api_url",
+        server.url,
         env={**LOCAL_ENV, "REMOVE_BG_API_KEYS": f"{QUOTA_KEY},{RATE_LIMITED_KEY}"},
-    )  # fmt: skip
+    )
 
     # Stopping early is not success: exit code 1, with the summary on stdout.
     assert result.returncode == folder_job.EXIT_STOPPED
@@ -217,17 +233,23 @@ def test_api_stops_cleanly_when_every_key_is_exhausted(
     _assert_no_key_printed(result)
 
 
-def test_api_skips_an_image_the_api_fails_on_and_goes_on(
-    mixed_image_folder, run_cli, fake_remove_bg, tmp_path
-):
+def test_api_skips_an_image_the_api_fails_on_and_goes_on(mixed_image_folder, run_cli, fake_remove_bg, tmp_path):
     folder, good, bad = mixed_image_folder
     server = fake_remove_bg(lambda key, filename: 500 if filename == "gray.png" else 200)
     destination = tmp_path / "out"
 
     result = run_cli(
-        "remove_background", folder, destination, "--method", "api", "--api_url", server.url,
-        "--output", "rgba", env={**LOCAL_ENV, "REMOVE_BG_API_KEYS": GOOD_KEY},
-    )  # fmt: skip
+        "remove_background",
+        folder,
+        destination,
+        "--method",
+        "api",
+        "--api_url",
+        server.url,
+        "--output",
+        "rgba",
+        env={**LOCAL_ENV, "REMOVE_BG_API_KEYS": GOOD_KEY},
+    )
 
     assert result.returncode == 0, result.stderr
     assert f"{folder / 'gray.png'}: the API answered HTTP 500" in result.stdout

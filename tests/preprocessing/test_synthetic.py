@@ -1,4 +1,5 @@
 """Tests of the procedural face domains (preprocessing.synthetic) and their CLI."""
+
 from __future__ import annotations
 
 import csv
@@ -15,17 +16,27 @@ from preprocessing import cartoonset, image_io, synthetic
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REQUIRED_ATTRIBUTES = (
-    "face_shape", "skin_tone", "hair_style", "hair_color", "eye_color",
-    "glasses", "facial_hair", "eyebrow_thickness", "mouth_expression",
-)  # fmt: skip
+    "face_shape",
+    "skin_tone",
+    "hair_style",
+    "hair_color",
+    "eye_color",
+    "glasses",
+    "facial_hair",
+    "eyebrow_thickness",
+    "mouth_expression",
+)
 WHITE = 255
 
 
 def run_cli(*args) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "preprocessing.synthetic", *map(str, args)],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def with_attributes(index: int = 0, **overrides) -> dict[str, int]:
@@ -194,27 +205,34 @@ def test_every_variant_of_every_attribute_looks_different(domain):
     base = synthetic.sample_attributes(0, 8)
     base.update(hair_style=1, glasses=0)  # so that eye and hair colours are visible
     for name, variants in synthetic.ATTRIBUTE_VARIANTS.items():
-        images = [synthetic.render(domain, {**base, name: value}, 64, seed=0, index=8)["image"]
-                  for value in range(variants)]  # fmt: skip
+        images = [
+            synthetic.render(domain, {**base, name: value}, 64, seed=0, index=8)["image"] for value in range(variants)
+        ]
         for first in range(variants):
             for second in range(first + 1, variants):
                 assert changed_pixels(images[first], images[second]).sum() >= 3, (name, first, second)
 
 
-@pytest.mark.parametrize("call", [
-    lambda: synthetic.make_record("anime", 0, 0),
-    lambda: synthetic.render("anime", synthetic.sample_attributes(0, 0)),
-    lambda: synthetic.as_dataset("anime"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: synthetic.make_record("anime", 0, 0),
+        lambda: synthetic.render("anime", synthetic.sample_attributes(0, 0)),
+        lambda: synthetic.as_dataset("anime"),
+    ],
+)
 def test_unknown_domains_are_rejected_naming_the_valid_ones(call):
     with pytest.raises(ValueError, match="anime.*cartoon, photo"):
         call()
 
 
-@pytest.mark.parametrize("attributes, message", [
-    ({"face_shape": 0}, "missing attributes: skin_tone"),
-    ({**synthetic.sample_attributes(0, 0), "glasses": 4}, r"glasses = 4 is outside \[0, 4\)"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "attributes, message",
+    [
+        ({"face_shape": 0}, "missing attributes: skin_tone"),
+        ({**synthetic.sample_attributes(0, 0), "glasses": 4}, r"glasses = 4 is outside \[0, 4\)"),
+    ],
+)
 def test_render_rejects_invalid_attributes(attributes, message):
     with pytest.raises(ValueError, match=message):
         synthetic.render("cartoon", attributes)
@@ -254,26 +272,34 @@ def test_as_dataset_without_count_is_endless_from_index_zero():
 
 def test_cli_writes_cartoons_with_cartoon_set_attribute_files(tmp_path):
     (tmp_path / "notes.txt").write_text("not ours")
-    result = run_cli("--domain", "cartoon", "--count", 3, "--size", 48, "--seed", 2, "--start_index", 5,
-                     "--out", tmp_path)  # fmt: skip
+    result = run_cli(
+        "--domain", "cartoon", "--count", 3, "--size", 48, "--seed", 2, "--start_index", 5, "--out", tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert "wrote 3 cartoon faces" in result.stdout and len(result.stdout.strip().splitlines()) == 1
     names = sorted(path.name for path in tmp_path.iterdir())
-    assert names == ["cs000005.csv", "cs000005.png", "cs000006.csv", "cs000006.png", "cs000007.csv",
-                     "cs000007.png", "notes.txt"]  # fmt: skip
+    assert names == [
+        "cs000005.csv",
+        "cs000005.png",
+        "cs000006.csv",
+        "cs000006.png",
+        "cs000007.csv",
+        "cs000007.png",
+        "notes.txt",
+    ]
     assert (tmp_path / "notes.txt").read_text() == "not ours"
     for index in (5, 6, 7):
         record = synthetic.make_record("cartoon", 2, index, size=48)
         np.testing.assert_array_equal(image_io.read_rgb(tmp_path / f"cs{index:06d}.png"), record["image"])
         written = cartoonset.read_attribute_file(tmp_path / f"cs{index:06d}.csv")
-        assert written == {name: (value, synthetic.ATTRIBUTE_VARIANTS[name])
-                           for name, value in record["attributes"].items()}  # fmt: skip
+        assert written == {
+            name: (value, synthetic.ATTRIBUTE_VARIANTS[name]) for name, value in record["attributes"].items()
+        }
 
 
 def test_cli_writes_photos_and_extends_their_annotation_table(tmp_path):
     for start, count in ((0, 2), (2, 1)):
-        result = run_cli("--domain", "photo", "--count", count, "--size", 40, "--start_index", start,
-                         "--out", tmp_path)  # fmt: skip
+        result = run_cli("--domain", "photo", "--count", count, "--size", 40, "--start_index", start, "--out", tmp_path)
         assert result.returncode == 0, result.stderr
     with (tmp_path / "annotations.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -294,7 +320,7 @@ def test_cli_preview_shows_both_domains_at_both_sizes(tmp_path):
     preview = image_io.read_rgb(path)
     rows, count, cell = len(synthetic.PREVIEW_ROWS), synthetic.PREVIEW_COUNT, synthetic.PREVIEW_CELL
     assert preview.shape == (rows * cell, synthetic.PREVIEW_LABEL_WIDTH + count * cell, 3)
-    first_cartoon_128 = preview[3 * cell:, synthetic.PREVIEW_LABEL_WIDTH:synthetic.PREVIEW_LABEL_WIDTH + cell]
+    first_cartoon_128 = preview[3 * cell :, synthetic.PREVIEW_LABEL_WIDTH : synthetic.PREVIEW_LABEL_WIDTH + cell]
     expected = synthetic.make_record("cartoon", 0, 0, size=128)["image"]
     np.testing.assert_array_equal(first_cartoon_128, expected)
 

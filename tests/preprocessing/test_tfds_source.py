@@ -1,7 +1,7 @@
 """The TFDS source through the real `tfds.load`, on a tiny builder prepared offline."""
+
 import numpy as np
 import pytest
-import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from preprocessing.sources import CELEBA_LANDMARK_ORDER, SourceError, load_source
@@ -30,11 +30,14 @@ class TinyCelebALike(tfds.core.GeneratorBasedBuilder):
 
     def _generate_examples(self):
         for index in range(3):
-            yield index, {
-                "image": np.full((22, 18, 3), 50 * index, np.uint8),
-                "landmarks": {key: 10 * index + k for k, key in enumerate(LANDMARK_KEYS)},
-                "attributes": {"Smiling": index % 2 == 1, "Eyeglasses": index == 2},
-            }
+            yield (
+                index,
+                {
+                    "image": np.full((22, 18, 3), 50 * index, np.uint8),
+                    "landmarks": {key: 10 * index + k for k, key in enumerate(LANDMARK_KEYS)},
+                    "attributes": {"Smiling": index % 2 == 1, "Eyeglasses": index == 2},
+                },
+            )
 
 
 def test_tfds_source_converts_celeba_style_records(tmp_path):

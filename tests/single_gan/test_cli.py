@@ -1,4 +1,5 @@
 """The train and sample CLIs end to end on tiny settings (in process, and `-m single_gan.sample` once); the presets."""
+
 from __future__ import annotations
 
 import io
@@ -40,8 +41,17 @@ def parsed_config(*arguments) -> dict:
 def run_dir(tmp_path_factory):
     """2 epochs x 2 steps of the tiny DCGAN on 12 synthetic cartoons, as `python -m single_gan.train` runs."""
     run_dir = tmp_path_factory.mktemp("single_gan") / "run"
-    train.train(parsed_config("--epochs=2", "--steps_per_epoch=2", "--log_every_n_steps=1", f"--seed={SEED}",
-                              "--source=synthetic:cartoon:12", f"--run_dir={run_dir}", *TINY_FLAGS))
+    train.train(
+        parsed_config(
+            "--epochs=2",
+            "--steps_per_epoch=2",
+            "--log_every_n_steps=1",
+            f"--seed={SEED}",
+            "--source=synthetic:cartoon:12",
+            f"--run_dir={run_dir}",
+            *TINY_FLAGS,
+        )
+    )
     return run_dir
 
 
@@ -75,10 +85,22 @@ def test_train_writes_tensorboard_grids_their_gif_losses_and_the_generator(run_d
 def test_python_m_sample_draws_the_exported_generators_images_exactly(run_dir, tmp_path):
     out = tmp_path / "samples" / "grid.png"
     result = subprocess.run(
-        [sys.executable, "-m", "single_gan.sample", f"--run_dir={run_dir}", "--n=7", "--columns=3", "--seed=11",
-         f"--out={out}"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "single_gan.sample",
+            f"--run_dir={run_dir}",
+            "--n=7",
+            "--columns=3",
+            "--seed=11",
+            f"--out={out}",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
 
     grid = np.asarray(Image.open(out))
     assert grid.shape == (3 * 64 + 2 * 2, 3 * 64 + 2 * 2, 3)
@@ -99,8 +121,9 @@ def test_sample_with_the_training_seed_redraws_the_last_training_grid(run_dir, t
 
 
 def test_sample_interpolate_walks_between_the_seeds_two_noise_vectors(run_dir, tmp_path):
-    code, grid = sample_grid_png(f"--run_dir={run_dir}", "--n=5", "--columns=5", "--seed=2", "--interpolate",
-                                 f"--out={tmp_path / 'walk.png'}")
+    code, grid = sample_grid_png(
+        f"--run_dir={run_dir}", "--n=5", "--columns=5", "--seed=2", "--interpolate", f"--out={tmp_path / 'walk.png'}"
+    )
 
     images = tiles(grid, 5, columns=5)
     generator = load_generator(run_dir / "export" / "generator.keras")
@@ -125,9 +148,14 @@ def test_sample_without_a_trained_run_is_a_one_line_error(tmp_path, capsys):
     ]
 
 
-@pytest.mark.parametrize("preset, learning_rate, normalize", [
-    ("exp1", 2e-4, False), ("exp2", 1e-3, True), ("exp3", 2e-4, True),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "preset, learning_rate, normalize",
+    [
+        ("exp1", 2e-4, False),
+        ("exp2", 1e-3, True),
+        ("exp3", 2e-4, True),
+    ],
+)
 def test_presets_set_the_learning_rate_and_normalisation(preset, learning_rate, normalize):
     config = parsed_config(f"--preset={preset}")
     assert (config["preset"], config["learning_rate"], config["normalize"]) == (preset, learning_rate, normalize)
@@ -156,8 +184,18 @@ def test_exp1_feeds_the_images_in_0_255():
 def test_every_flag_has_help():
     values = flags.FlagValues()
     train.define_flags(values)
-    for name in ("preset", "normalize", "source", "crop", "noise_dim", "generator_filters", "discriminator_filters",
-                 "learning_rate", "run_dir", "mixed_precision"):
+    for name in (
+        "preset",
+        "normalize",
+        "source",
+        "crop",
+        "noise_dim",
+        "generator_filters",
+        "discriminator_filters",
+        "learning_rate",
+        "run_dir",
+        "mixed_precision",
+    ):
         assert values[name].help
     assert "(default: '256,128,64,32')" in values.get_help()
     with pytest.raises(flags.IllegalFlagValueError, match="positive integers"):

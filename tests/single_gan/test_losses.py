@@ -1,4 +1,5 @@
 """single_gan.losses against NumPy references written straight from the equations."""
+
 from __future__ import annotations
 
 import keras
@@ -43,8 +44,11 @@ def test_mean_probability_real_is_the_mean_sigmoid(logits):
 
 def test_losses_are_float32_for_float16_logits(logits):
     real, fake = (part.astype(np.float16) for part in logits)
-    for value in (losses.discriminator_loss(real, fake), losses.generator_loss(fake),
-                  losses.mean_probability_real(real)):  # fmt: skip
+    for value in (
+        losses.discriminator_loss(real, fake),
+        losses.generator_loss(fake),
+        losses.mean_probability_real(real),
+    ):
         assert keras.backend.standardize_dtype(value.dtype) == "float32"
 
 

@@ -1,4 +1,5 @@
 """single_gan.model.DCGAN: a training step, its trackers, noise, precision, export and serialisation."""
+
 from __future__ import annotations
 
 import json
@@ -110,8 +111,10 @@ def test_a_mixed_float16_step_has_finite_losses_and_float32_images(real_images):
     keras.config.set_dtype_policy("mixed_float16")
     try:
         model = DCGAN(**TINY, seed=0)
-        model.compile(g_optimizer=keras.optimizers.LossScaleOptimizer(adam()),
-                      d_optimizer=keras.optimizers.LossScaleOptimizer(adam()))  # fmt: skip
+        model.compile(
+            g_optimizer=keras.optimizers.LossScaleOptimizer(adam()),
+            d_optimizer=keras.optimizers.LossScaleOptimizer(adam()),
+        )
         assert model.generator.get_layer("deconv1").compute_dtype == "float16"
         # A step whose scaled float16 gradients overflow is skipped and the loss scale halved: go on until both
         # optimisers have applied one.
@@ -135,8 +138,10 @@ def test_the_exported_generator_loads_and_gives_identical_outputs(real_images, t
 
     assert sorted(paths) == ["generator"]
     noise = fixed_noise(3, 100, seed=5)
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(load_generator(paths["generator"])(noise)),
-                                  keras.ops.convert_to_numpy(model.generator(noise, training=False)))  # fmt: skip
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(load_generator(paths["generator"])(noise)),
+        keras.ops.convert_to_numpy(model.generator(noise, training=False)),
+    )
 
 
 def test_the_whole_model_round_trips_through_a_keras_file(real_images, tmp_path):

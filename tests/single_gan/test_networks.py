@@ -1,4 +1,5 @@
 """single_gan.networks: the layer tables, the depth the widths set, float32 outputs."""
+
 from __future__ import annotations
 
 import keras
@@ -20,17 +21,30 @@ def discriminator():
     return networks.build_discriminator()
 
 
-@pytest.mark.parametrize("layer, shape", [
-    ("dense", (16384,)), ("reshape", (8, 8, 256)), ("deconv1", (8, 8, 128)), ("deconv2", (16, 16, 64)),
-    ("deconv3", (32, 32, 32)), ("output", (64, 64, 3)),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "layer, shape",
+    [
+        ("dense", (16384,)),
+        ("reshape", (8, 8, 256)),
+        ("deconv1", (8, 8, 128)),
+        ("deconv2", (16, 16, 64)),
+        ("deconv3", (32, 32, 32)),
+        ("output", (64, 64, 3)),
+    ],
+)
 def test_generator_layer_table(generator, layer, shape):
     assert generator.get_layer(layer).output.shape == (None, *shape)
 
 
-@pytest.mark.parametrize("layer, shape", [
-    ("conv1", (32, 32, 64)), ("conv2", (16, 16, 128)), ("conv3", (8, 8, 256)), ("logit", (1,)),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "layer, shape",
+    [
+        ("conv1", (32, 32, 64)),
+        ("conv2", (16, 16, 128)),
+        ("conv3", (8, 8, 256)),
+        ("logit", (1,)),
+    ],
+)
 def test_discriminator_layer_table(discriminator, layer, shape):
     assert discriminator.get_layer(layer).output.shape == (None, *shape)
 

@@ -1,4 +1,5 @@
 """Shared fixtures of the training-harness tests: toy configs, a clean dtype policy, event-file reading."""
+
 from __future__ import annotations
 
 from pathlib import Path

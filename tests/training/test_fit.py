@@ -1,4 +1,5 @@
 """The glue on the toy GAN: what a run writes, resuming a finished run, the NaN guard."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,4 +1,5 @@
 """Common flags -> config -> setup_run: the run directory and its config.json."""
+
 from __future__ import annotations
 
 import json

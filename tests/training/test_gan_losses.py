@@ -1,4 +1,5 @@
 """training.gan_losses: both adversarial losses of both players against NumPy."""
+
 from __future__ import annotations
 
 import numpy as np

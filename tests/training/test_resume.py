@@ -1,4 +1,5 @@
 """Kill a training process mid-epoch, rerun it with the same --run_dir: it continues at the backed-up step."""
+
 from __future__ import annotations
 
 import json
@@ -15,10 +16,19 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def toy_train(run_dir, *flags) -> subprocess.CompletedProcess:
     """`python -m tests.training.toy_train`: 3 epochs x 3 steps, batch scalars every step, backups every 2 steps."""
     return subprocess.run(
-        [sys.executable, "-m", "tests.training.toy_train", f"--run_dir={run_dir}", "--checkpoint_every_n_steps=2",
-         *flags],  # fmt: skip
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "tests.training.toy_train",
+            f"--run_dir={run_dir}",
+            "--checkpoint_every_n_steps=2",
+            *flags,
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_a_killed_run_resumes_at_the_backed_up_step_and_finishes_the_total(tmp_path):

@@ -1,4 +1,5 @@
 """Learning-rate schedules against hand-computed values; optimizers built from the config."""
+
 from __future__ import annotations
 
 import math

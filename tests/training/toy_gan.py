@@ -4,6 +4,7 @@ Unpaired 8x8 translation: a one-convolution generator maps "source" images
 towards the "target" domain and a one-convolution discriminator tells real
 targets from translations, both with binary cross-entropy on logits.
 """
+
 from __future__ import annotations
 
 import keras

@@ -4,6 +4,7 @@ With `--kill_after_steps=N` the process kills itself (SIGKILL, as a preempted
 machine: no cleanup) after N steps. At the end it prints one JSON line saying
 where training started and how many steps this process ran.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """`python -m xgan.train` and `python -m xgan.translate` end to end, on tiny settings."""
+
 import json
 import subprocess
 import sys
@@ -11,15 +12,25 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*arguments, check=True):
-    return subprocess.run([sys.executable, "-m", *arguments], cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=600, check=check)
+    return subprocess.run(
+        [sys.executable, "-m", *arguments], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=check
+    )
 
 
 def test_train_then_translate(tmp_path):
     run_dir = tmp_path / "run"
-    run("xgan.train", "--epochs=2", "--steps_per_epoch=2", "--batch_size=4", "--log_every_n_steps=1",
-        "--num_grid_samples=3", "--face_source=synthetic:photo:12", "--cartoon_source=synthetic:cartoon:12",
-        "--jit_compile=false", f"--run_dir={run_dir}")
+    run(
+        "xgan.train",
+        "--epochs=2",
+        "--steps_per_epoch=2",
+        "--batch_size=4",
+        "--log_every_n_steps=1",
+        "--num_grid_samples=3",
+        "--face_source=synthetic:photo:12",
+        "--cartoon_source=synthetic:cartoon:12",
+        "--jit_compile=false",
+        f"--run_dir={run_dir}",
+    )
     assert list((run_dir / "tensorboard" / "train").glob("events.out.tfevents.*"))
     assert sorted(p.name for p in (run_dir / "grids").glob("*.png")) == ["epoch_0001.png", "epoch_0002.png"]
     assert (run_dir / "losses.png").is_file() and (run_dir / "grids.gif").is_file()
@@ -33,8 +44,14 @@ def test_train_then_translate(tmp_path):
     faces = tmp_path / "faces"
     run("preprocessing.synthetic", "--domain=photo", "--count=3", "--size=80", f"--out={faces}")
     (faces / "broken.png").write_text("not an image")
-    result = run("xgan.translate", f"--run_dir={run_dir}", "--direction=face2cartoon", f"--input={faces}",
-                 f"--output={tmp_path / 'out'}", "--grid")
+    result = run(
+        "xgan.translate",
+        f"--run_dir={run_dir}",
+        "--direction=face2cartoon",
+        f"--input={faces}",
+        f"--output={tmp_path / 'out'}",
+        "--grid",
+    )
     written = sorted(p.name for p in (tmp_path / "out").glob("*.png"))
     assert written == ["000000.png", "000001.png", "000002.png", "grid.png"]
     assert np.asarray(Image.open(tmp_path / "out" / "000000.png")).shape == (64, 64, 3)
@@ -42,8 +59,9 @@ def test_train_then_translate(tmp_path):
 
 
 def test_translate_without_a_trained_run_is_a_one_line_error(tmp_path):
-    result = run("xgan.translate", f"--run_dir={tmp_path}", f"--input={tmp_path}", f"--output={tmp_path / 'o'}",
-                 check=False)
+    result = run(
+        "xgan.translate", f"--run_dir={tmp_path}", f"--input={tmp_path}", f"--output={tmp_path / 'o'}", check=False
+    )
     assert result.returncode == 2
     assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [
         f"error: {tmp_path}/export/face2cartoon.keras: no exported generator (train first; the harness exports "
@@ -67,7 +85,20 @@ def test_faces_without_masks_on_a_white_background_are_a_one_line_error(tmp_path
 
 def test_train_help_explains_the_report_flags():
     help_text = run("xgan.train", "--helpfull", check=False).stdout  # absl exits 1 after printing help
-    for flag in ("--face_source", "--cartoon_source", "--semantic_distance", "--gan_loss", "--discriminate",
-                 "--teacher_model", "--domain_adversarial_weight", "--strategy", "--mixed_precision", "--run_dir",
-                 "--face_background", "--warmup_steps", "--domain_objective", "--[no]mirror_private_init"):
+    for flag in (
+        "--face_source",
+        "--cartoon_source",
+        "--semantic_distance",
+        "--gan_loss",
+        "--discriminate",
+        "--teacher_model",
+        "--domain_adversarial_weight",
+        "--strategy",
+        "--mixed_precision",
+        "--run_dir",
+        "--face_background",
+        "--warmup_steps",
+        "--domain_objective",
+        "--[no]mirror_private_init",
+    ):
         assert flag in help_text

@@ -1,4 +1,5 @@
 """xgan.losses against NumPy references written straight from the equations."""
+
 from __future__ import annotations
 
 import keras
@@ -59,9 +60,10 @@ def test_reconstruction_loss_is_zero_for_a_perfect_reconstruction(rng):
 
 def test_domain_adversarial_loss_labels_faces_0_and_cartoons_1(rng):
     face_logits, cartoon_logits = logits(rng), logits(rng, n=4)
-    expected = np_bce_from_logits(0.0, face_logits.astype(np.float64)).mean() + np_bce_from_logits(
-        1.0, cartoon_logits.astype(np.float64)
-    ).mean()
+    expected = (
+        np_bce_from_logits(0.0, face_logits.astype(np.float64)).mean()
+        + np_bce_from_logits(1.0, cartoon_logits.astype(np.float64)).mean()
+    )
     np.testing.assert_allclose(losses.domain_adversarial_loss(face_logits, cartoon_logits), expected, rtol=RTOL)
 
 
@@ -90,9 +92,7 @@ def test_domain_adversarial_loss_is_small_for_a_classifier_that_is_right(rng):
 def test_semantic_consistency_loss_matches_numpy(rng, distance):
     source, translated = embeddings(rng), embeddings(rng)
     expected = np_distance(source, translated, distance).mean()
-    np.testing.assert_allclose(
-        losses.semantic_consistency_loss(source, translated, distance), expected, rtol=RTOL
-    )
+    np.testing.assert_allclose(losses.semantic_consistency_loss(source, translated, distance), expected, rtol=RTOL)
 
 
 @pytest.mark.parametrize("distance", losses.SEMANTIC_DISTANCES)
@@ -131,9 +131,10 @@ def test_generator_adversarial_loss_lsgan(rng):
 
 def test_discriminator_loss_bce(rng):
     real, fake = logits(rng), logits(rng, n=4)
-    expected = np_bce_from_logits(1.0, real.astype(np.float64)).mean() + np_bce_from_logits(
-        0.0, fake.astype(np.float64)
-    ).mean()
+    expected = (
+        np_bce_from_logits(1.0, real.astype(np.float64)).mean()
+        + np_bce_from_logits(0.0, fake.astype(np.float64)).mean()
+    )
     np.testing.assert_allclose(losses.discriminator_loss(real, fake, "bce"), expected, rtol=RTOL)
 
 

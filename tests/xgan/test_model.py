@@ -1,4 +1,5 @@
 """xgan.model.XGAN: training steps, precision, distribution, export and serialisation."""
+
 from __future__ import annotations
 
 import json
@@ -17,9 +18,17 @@ from xgan import losses, networks
 from xgan.model import XGAN, embedding_spread
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TRACKED = ["Discriminator_loss", "Generator_loss", "autoencoder_loss", "domain_adversarial_loss",
-           "semantic_loss", "gan_loss", "face_embedding_spread", "cartoon_embedding_spread",
-           "domain_confusion_loss"]  # fmt: skip
+TRACKED = [
+    "Discriminator_loss",
+    "Generator_loss",
+    "autoencoder_loss",
+    "domain_adversarial_loss",
+    "semantic_loss",
+    "gan_loss",
+    "face_embedding_spread",
+    "cartoon_embedding_spread",
+    "domain_confusion_loss",
+]
 REVERSAL_TRACKED = [name for name in TRACKED if name != "domain_confusion_loss"]
 
 
@@ -127,8 +136,10 @@ def test_one_train_step_updates_every_trainable_variable(batch, objective, track
         if not moved
     ]
     assert not unchanged
-    assert {network.name for network in model.discriminators.values()} == {"face_discriminator",
-                                                                            "cartoon_discriminator"}  # fmt: skip
+    assert {network.name for network in model.discriminators.values()} == {
+        "face_discriminator",
+        "cartoon_discriminator",
+    }
 
 
 def test_autoencoder_loss_falls_on_a_fixed_batch():
@@ -139,19 +150,26 @@ def test_autoencoder_loss_falls_on_a_fixed_batch():
     model = XGAN(domain_adversarial_weight=0.0, semantic_weight=0.0, gan_weight=0.0)
     model.compile(g_optimizer=adam(), d_optimizer=adam())
 
-    history = model.fit(tf.data.Dataset.from_tensors((faces, cartoons)).repeat(), epochs=50, steps_per_epoch=1,
-                        shuffle=False, verbose=0).history  # fmt: skip
+    history = model.fit(
+        tf.data.Dataset.from_tensors((faces, cartoons)).repeat(), epochs=50, steps_per_epoch=1, shuffle=False, verbose=0
+    ).history
 
     autoencoder = np.array(history["autoencoder_loss"])
     assert np.mean(autoencoder[-5:]) < 0.3 * autoencoder[0], autoencoder
     np.testing.assert_allclose(history["Generator_loss"], autoencoder, rtol=1e-6)
 
 
-@pytest.mark.parametrize("objective, domain_term", [("confusion", "domain_confusion_loss"),
-                                                     ("reversal", "domain_adversarial_loss")])
+@pytest.mark.parametrize(
+    "objective, domain_term", [("confusion", "domain_confusion_loss"), ("reversal", "domain_adversarial_loss")]
+)
 def test_generator_loss_is_the_weighted_sum_of_the_paper_terms(batch, objective, domain_term):
-    weights = dict(reconstruction_weight=1.5, domain_adversarial_weight=0.5, semantic_weight=2.0, gan_weight=0.25,
-                   teacher_weight=3.0)  # fmt: skip
+    weights = dict(
+        reconstruction_weight=1.5,
+        domain_adversarial_weight=0.5,
+        semantic_weight=2.0,
+        gan_weight=0.25,
+        teacher_weight=3.0,
+    )
     model = XGAN(**weights, teacher=tiny_teacher(), discriminate="both", domain_objective=objective)
     terms = {name: float(value) for name, value in model.generator_losses(*batch).items()}
     expected = (
@@ -194,8 +212,9 @@ def test_teacher_loss_trains_the_encoder_towards_a_frozen_teacher(batch):
 
 
 def test_teacher_with_the_wrong_embedding_size_is_rejected():
-    teacher = keras.Sequential([keras.Input((64, 64, 3)), keras.layers.GlobalAveragePooling2D(),
-                                keras.layers.Dense(128)])  # fmt: skip
+    teacher = keras.Sequential(
+        [keras.Input((64, 64, 3)), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(128)]
+    )
     with pytest.raises(ValueError, match="1024"):
         XGAN(teacher=teacher)
 
@@ -393,8 +412,14 @@ def test_sample_grid_rows(batch):
     model = XGAN()
     faces, cartoons = batch
     rows = model.sample_grid(faces, cartoons)
-    assert [name for name, _ in rows] == ["face", "face2cartoon", "face2face", "cartoon", "cartoon2face",
-                                          "cartoon2cartoon"]  # fmt: skip
+    assert [name for name, _ in rows] == [
+        "face",
+        "face2cartoon",
+        "face2face",
+        "cartoon",
+        "cartoon2face",
+        "cartoon2cartoon",
+    ]
     for _, images in rows:
         assert isinstance(images, np.ndarray) and images.shape == (2, 64, 64, 3)
         assert images.min() >= -1.0 and images.max() <= 1.0
@@ -433,8 +458,13 @@ def test_warmup_trains_the_auto_encoders_alone_then_ramps_the_other_terms_in(bat
 def test_the_ramp_scales_only_the_encoders_share_of_the_dann_gradient(batch):
     """At the ramp's start the encoders get no L_dann gradient; c_dann itself still learns."""
     faces, cartoons = batch
-    model = XGAN(reconstruction_weight=0.0, semantic_weight=0.0, gan_weight=0.0, gradient_reversal_ramp_steps=100,
-                 domain_objective="reversal")
+    model = XGAN(
+        reconstruction_weight=0.0,
+        semantic_weight=0.0,
+        gan_weight=0.0,
+        gradient_reversal_ramp_steps=100,
+        domain_objective="reversal",
+    )
     model.compile(g_optimizer=adam(), d_optimizer=adam())
     with tf.GradientTape() as tape:
         loss = model.generator_losses(faces, cartoons, training=True)["Generator_loss"]
@@ -442,15 +472,17 @@ def test_the_ramp_scales_only_the_encoders_share_of_the_dann_gradient(batch):
     classifier_variables = model.domain_classifier.trainable_variables
     gradients = tape.gradient(loss, encoder_variables + classifier_variables)
     assert all(not np.any(g) for g in gradients[: len(encoder_variables)])
-    assert all(np.any(g) for g in gradients[len(encoder_variables):])
+    assert all(np.any(g) for g in gradients[len(encoder_variables) :])
 
 
 @pytest.mark.parametrize("objective, sign", [("confusion", 1.0), ("reversal", -1.0)])
 def test_the_encoders_descend_l_conf_and_ascend_l_dann(objective, sign):
     """d/de of the encoders' domain term: +∇L_conf under confusion, -∇L_dann under reversal (λ = 1, no ramp)."""
     model = XGAN(domain_objective=objective)
-    embeddings = {domain: tf.constant(np.random.default_rng(i).normal(size=(3, 1024)), tf.float32)
-                  for i, domain in enumerate(("face", "cartoon"))}  # fmt: skip
+    embeddings = {
+        domain: tf.constant(np.random.default_rng(i).normal(size=(3, 1024)), tf.float32)
+        for i, domain in enumerate(("face", "cartoon"))
+    }
     loss_fn = losses.domain_confusion_loss if objective == "confusion" else losses.domain_adversarial_loss
     head = model.domain_classifier.layers[2:]  # c_dann without its input and gradient-reversal layers
     assert isinstance(model.domain_classifier.layers[1], networks.GradientReversal)
@@ -465,5 +497,9 @@ def test_the_encoders_descend_l_conf_and_ascend_l_dann(objective, sign):
         term = loss_fn(*(model._domain_logits(embeddings[d], training=False) for d in ("face", "cartoon")))
         reference = loss_fn(*(plain_logits(embeddings[d]) for d in ("face", "cartoon")))
     for domain in ("face", "cartoon"):
-        np.testing.assert_allclose(tape.gradient(term, embeddings[domain]),
-                                   sign * tape.gradient(reference, embeddings[domain]), rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(
+            tape.gradient(term, embeddings[domain]),
+            sign * tape.gradient(reference, embeddings[domain]),
+            rtol=1e-5,
+            atol=1e-8,
+        )

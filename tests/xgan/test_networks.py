@@ -1,4 +1,5 @@
 """xgan.networks: the layer tables, what is shared between domains, gradient reversal."""
+
 from __future__ import annotations
 
 import keras
