@@ -8,6 +8,9 @@ PYTEST_FLAGS ?=
 DATA_DIR ?= data/synthetic
 DATA_COUNT ?= 2000
 DATA_SIZE ?= 128
+# Extras installed beside [dev]: `gpu` (CUDA libraries from pip) where nvidia-smi is found; `PIP_EXTRAS=` skips it.
+PIP_EXTRAS ?= $(if $(shell command -v nvidia-smi 2>/dev/null),gpu,)
+comma := ,
 
 .PHONY: install lint format test test-slow data train-gan train-xgan tensorboard clean
 
@@ -16,7 +19,7 @@ install: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev$(if $(PIP_EXTRAS),$(comma)$(PIP_EXTRAS))]'
 	touch $(STAMP)
 
 # ruff checks the formatting and the lint rules of pyproject.toml; `make format` applies both.

@@ -75,10 +75,9 @@ class XGAN(GANModel):
             behind its gradient-reversal layer, so the encoders maximise L_dann.
             "confusion" (Tzeng et al. 2015): c_dann trains on the embeddings
             with the discriminators, and the encoders minimise L_conf (c_dann
-            cannot tell). Measured on the synthetic faces, reversal collapsed
-            every embedding of a domain onto the point c_dann was most wrong
-            about within 100 steps (L_dann ~5, even at ω_d = 0.1); confusion
-            kept the spread.
+            cannot tell). Maximising L_dann rewards embeddings c_dann gets
+            confidently wrong, which pulls a domain's embeddings together;
+            confusion is at its optimum when c_dann cannot tell at all.
         gradient_reversal_scale: λ, the weight of the encoders' share of the
             c_dann gradient (reversed by c_dann's first layer under "reversal").
         gradient_reversal_ramp_steps: 0 keeps λ constant. Otherwise the
@@ -90,16 +89,16 @@ class XGAN(GANModel):
         warmup_steps: W. The auto-encoders train alone (only ω_rec L_rec) for
             the first W generator steps; every other term then grows linearly
             to its full weight over the next W. At initialisation the encoders
-            map every image to nearly one embedding (spread ~0): L_dann, L_sem
-            and L_gan, switched on from the first step, kept them there. 0 (the
-            paper) weighs every term fully from the start.
+            map every image to nearly one embedding (spread ~0); the warm-up
+            lets L_rec spread them before L_dann, L_sem and L_gan pull on
+            them. 0 (the paper) weighs every term fully from the start.
         mirror_private_init: start the cartoon's private encoder and decoder
             halves as copies of the face's (they are still separate
             variables). The report does not say how they start; as copies, the
             two auto-encoders begin as one, so a face decoded by the cartoon
-            decoder keeps its colours and layout from the first step. With
-            independent random halves the domains meet in unrelated parts of
-            the embedding and face2cartoon stayed noise.
+            decoder keeps its colours and layout from the first step, where
+            independent random halves would meet in unrelated parts of the
+            embedding.
         teacher: optional frozen Keras model mapping a face image batch
             [B, 64, 64, 3] in [-1, 1] to a [B, 1024] embedding (L_teach pulls
             e_face(x) towards it). Wrap any preprocessing or projection it needs

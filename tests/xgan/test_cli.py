@@ -102,3 +102,28 @@ def test_train_help_explains_the_report_flags():
         "--[no]mirror_private_init",
     ):
         assert flag in help_text
+
+
+def test_recipe_report_trains_with_the_reports_settings_and_command_line_flags_win(tmp_path):
+    run_dir = tmp_path / "run"
+    run(
+        "xgan.train",
+        "--recipe=report",
+        "--semantic_weight=0.5",
+        "--epochs=1",
+        "--steps_per_epoch=2",
+        "--batch_size=4",
+        "--num_grid_samples=2",
+        "--face_source=synthetic:photo:8",
+        "--cartoon_source=synthetic:cartoon:8",
+        "--jit_compile=false",
+        f"--run_dir={run_dir}",
+    )
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["recipe"] == "report"
+    weights = ["reconstruction_weight", "domain_adversarial_weight", "gan_weight", "teacher_weight"]
+    assert [config[name] for name in weights] == [1.0, 1.0, 1.0, 1.0]
+    assert config["semantic_weight"] == 0.5  # given on the command line
+    assert (config["domain_objective"], config["warmup_steps"]) == ("reversal", 0)
+    assert (config["mirror_private_init"], config["face_background"]) == (False, "keep")
+    assert (run_dir / "export" / "face2cartoon.keras").is_file()
