@@ -38,6 +38,7 @@ def clean_registry(monkeypatch):
 @pytest.fixture
 def registered_toy(monkeypatch):
     """The toy GAN registered beside the installed models, for this test only."""
+    registry.discover()  # first, so the restored registry has discovered them too
     monkeypatch.setattr(registry, "_SPECS", dict(registry._SPECS))
     registry.register(toy_gan.MODEL)
     return toy_gan.MODEL
