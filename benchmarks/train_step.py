@@ -1,10 +1,11 @@
 """Train-step throughput of a model package, with and without XLA, against the machine's matmul peak.
 
-    python -m benchmarks.train_step --model xgan|single_gan [--steps 20]
+    python -m benchmarks.train_step --model MODEL [--steps 20]   (MODEL: any registered model, e.g. xgan, single_gan)
 
 Prints one JSON line: images/s of `model.fit` steps on a fixed batch at the
-model's report setting, with jit_compile off and on; the FLOPs of one train
-step (forward + backward, counted from the shapes of the traced graph's
+model's report setting (the `benchmark` of its registration in
+`training.registry`), with jit_compile off and on; the FLOPs of one train step
+(forward + backward, counted from the shapes of the traced graph's
 matmul/convolution ops); the GFLOP/s that gives at the faster setting; and the
 GFLOP/s of a large float32 matmul measured in the same run.
 """
@@ -16,31 +17,12 @@ import json
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 from tensorflow.python.profiler import model_analyzer, option_builder
 
+from training import registry
+
 MATMUL_SIZE = 2048
-
-
-def xgan_setting():
-    """The report's XGAN setting: 64x64, batch 16, Adam 2e-4 (0.5, 0.999)."""
-    from xgan.model import XGAN
-
-    rng = np.random.default_rng(0)
-    batch = tuple(rng.uniform(-1, 1, (16, 64, 64, 3)).astype("float32") for _ in range(2))
-    return XGAN, batch
-
-
-def single_gan_setting():
-    """The report's DCGAN setting: 64x64, noise 100, batch 128, Adam 2e-4 (0.5, 0.999)."""
-    from single_gan.model import DCGAN
-
-    batch = np.random.default_rng(0).uniform(-1, 1, (128, 64, 64, 3)).astype("float32")
-    return DCGAN, batch
-
-
-MODELS = {"single_gan": single_gan_setting, "xgan": xgan_setting}
 
 
 def batch_size(batch) -> int:
@@ -49,15 +31,16 @@ def batch_size(batch) -> int:
 
 
 def build(model_name: str, jit_compile: bool):
-    model_class, batch = MODELS[model_name]()
-    model = model_class()
-    model.compile(
-        g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.999),
-        d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.999),
-        optimizer=None,
-        jit_compile=jit_compile,
-    )
-    return model, batch
+    """A fresh registered model, compiled with the optimizers of its report setting, and that setting's batch."""
+    spec = registry.get(model_name)
+    setting = spec.benchmark
+
+    def adam():
+        return keras.optimizers.Adam(setting.learning_rate, beta_1=setting.beta_1, beta_2=setting.beta_2)
+
+    model = spec.untrained()
+    model.compile(g_optimizer=adam(), d_optimizer=adam(), optimizer=None, jit_compile=jit_compile)
+    return model, setting.batch()
 
 
 def images_per_second(model_name: str, jit_compile: bool, steps: int) -> float:
@@ -94,16 +77,16 @@ def matmul_gflops(repeats: int = 5, trials: int = 5) -> float:
     return 2 * MATMUL_SIZE**3 * repeats / best / 1e9
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", choices=sorted(MODELS), required=True, help="model package to time")
+    parser.add_argument("--model", choices=registry.names(), required=True, help="registered model to time")
     parser.add_argument("--steps", type=int, default=20, help="timed train steps per setting")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     peak = matmul_gflops()
     rates = {jit: images_per_second(args.model, jit, args.steps) for jit in (False, True)}
     flops = train_step_flops(args.model)
-    images = batch_size(MODELS[args.model]()[1])
+    images = batch_size(registry.get(args.model).benchmark.batch())
     best = max(rates.values())
     achieved = flops * best / images / 1e9
     print(

@@ -2,7 +2,7 @@
 
 usage: python -m evaluation.semantics --run_dir RUN [--direction face2cartoon] [--num_images 500]
        python -m evaluation.semantics --generator G.keras --source_domain photo --target_domain cartoon --out DIR
-       python -m evaluation.semantics --untrained xgan [--direction face2cartoon] --out DIR   (the floor)
+       python -m evaluation.semantics --untrained MODEL [--direction face2cartoon] --out DIR   (the floor)
 
 The built-in faces know the attributes of every image. This translates N
 held-out source-domain records (records 0..N-1 of HELD_OUT_SEED, which no
@@ -41,13 +41,13 @@ from evaluation.attributes import HELD_OUT_SEED, ClassifierSettings, ClassifierS
 from preprocessing import synthetic
 from preprocessing.folder_job import EXIT_COMPLETED, EXIT_USAGE
 from preprocessing.pipeline import BACKGROUNDS
+from training import registry
 from training.callbacks import BACKUP_METADATA, grid_image, save_grid_png, to_unit_range
 from training.export import MissingGeneratorError, check_exported, exported_path, load_generator
 from training.run import CONFIG_FILE
 
 # The names model packages give their domains -> the synthetic domain that draws them.
 DOMAIN_ALIASES = {"face": "photo", "photo": "photo", "human": "photo", "cartoon": "cartoon", "anime": "cartoon"}
-UNTRAINED_MODELS = ("xgan",)
 REPORT_FILE = "semantics.md"
 RESULTS_FILE = "semantics.json"
 EXAMPLES_FILE = "examples.png"
@@ -82,9 +82,9 @@ def define_flags(flag_values: flags.FlagValues) -> None:
         flags.DEFINE_enum,
         "untrained",
         None,
-        UNTRAINED_MODELS,
-        "Evaluate a freshly initialised generator of this model (random weights, --seed): the floor a "
-        "trained model should beat.",
+        registry.translators(),
+        "Evaluate a freshly initialised generator of this registered model (random weights, --seed): the floor "
+        "a trained model should beat.",
     )
     define(
         flags.DEFINE_enum,
@@ -181,17 +181,12 @@ def domains_of(direction: str, source_domain: str | None, target_domain: str | N
 
 
 def untrained_generator(model: str, direction: str, seed: int) -> keras.Model:
-    """The `direction` generator of a freshly initialised `model` (random weights drawn with `seed`)."""
+    """The `direction` generator of a freshly initialised registered `model` (random weights drawn with `seed`)."""
+    spec = registry.get(model)
+    if direction not in spec.directions:
+        raise SemanticsSetupError(f"--direction={direction}: an untrained {model} has {', '.join(spec.directions)}")
     keras.utils.set_random_seed(seed)
-    if model == "xgan":
-        from xgan.model import XGAN
-
-        generators = XGAN().exportable_models()
-    else:  # the flag's enum keeps this out of reach; here for the next model package
-        raise SemanticsSetupError(f"--untrained={model}: expected one of {', '.join(UNTRAINED_MODELS)}")
-    if direction not in generators:
-        raise SemanticsSetupError(f"--direction={direction}: an untrained {model} has {', '.join(generators)}")
-    return generators[direction]
+    return spec.untrained().exportable_models()[direction]
 
 
 def generator_path(flag_values) -> Path | None:
@@ -217,23 +212,11 @@ def load_translator(flag_values) -> tuple[keras.Model, str]:
         model, direction, seed = flag_values.untrained, flag_values.direction, flag_values.seed
         description = f"untrained {model} {direction} (random weights, seed {seed})"
         return generator, description
-    _import_model_packages()
     try:
         return load_generator(path), str(path)
     except Exception as error:  # Keras raises ValueError, TypeError, OSError for foreign or broken files
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise SemanticsSetupError(f"{path}: cannot load the generator: {reason}") from error
-
-
-def _import_model_packages() -> None:
-    """Registers the custom layers of every model package, so any run's export loads."""
-    import importlib
-
-    for package in ("xgan.networks", "single_gan.networks", "cyclegan.networks", "ugatit.networks"):
-        try:
-            importlib.import_module(package)
-        except ImportError:
-            pass
 
 
 # -- the benchmark --------------------------------------------------------------------------------

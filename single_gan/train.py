@@ -27,12 +27,12 @@ from absl import app, flags
 
 from preprocessing import data_flags
 from single_gan import networks
-from single_gan.model import DCGAN, fixed_noise
+from single_gan.model import fixed_noise
+from single_gan.registration import MODEL, MODEL_ARGUMENTS
 from training import fit, run
 from training import flags as training_flags
 
 DATA_FLAGS = [*data_flags.domain_flag_names(""), data_flags.TFDS_DATA_DIR]  # --source, --crop, ...
-MODEL_FLAGS = ["noise_dim", "generator_filters", "discriminator_filters"]
 PRESETS = {
     "exp1": {"learning_rate": 2e-4, "normalize": False},
     "exp2": {"learning_rate": 1e-3, "normalize": True},
@@ -96,7 +96,7 @@ FLAGS = flags.FLAGS
 def resolve_config(flag_values: flags.FlagValues) -> dict:
     """The parsed flags as a config, with the preset's values for the flags not given."""
     config = training_flags.config_from_flags(
-        "single_gan", ["preset", "normalize", *MODEL_FLAGS, *DATA_FLAGS], flag_values
+        MODEL.name, ["preset", "normalize", *MODEL_ARGUMENTS, *DATA_FLAGS], flag_values
     )
     return training_flags.apply_preset(config, PRESETS[config["preset"]], flag_values)
 
@@ -106,15 +106,11 @@ def build_dataset(config: dict):
     return data_flags.load_domain_from_config(config, "", networks.IMAGE_SHAPE[0], normalize=config["normalize"])
 
 
-def build_model(config: dict) -> DCGAN:
-    return DCGAN(**{name: config[name] for name in MODEL_FLAGS}, seed=config["seed"])
-
-
 def train(config: dict) -> dict:
     """Sets up the run, trains and exports (see `training.fit.fit`); returns the run's history."""
-    current = run.setup_run("single_gan", config)
+    current = run.setup_run(MODEL.name, config)
     dataset = build_dataset(config)
-    model = fit.build_and_compile(current, config, lambda: build_model(config))
+    model = fit.build_and_compile(current, config, lambda: MODEL.build(config))
     grid_noise = fixed_noise(config["num_grid_samples"], config["noise_dim"], config["seed"])
     return fit.fit(model, dataset, current, config, (grid_noise,))
 

@@ -16,7 +16,8 @@ updates inside `train_step`), `gan_model` (`GANModel`, a base class doing the
 contract's compile / metrics / compile-config plumbing), `gan_losses` (the
 adversarial losses GANs share), `callbacks` (backup/resume, NaN guard,
 TensorBoard, image grids and their GIF, loss plot), `export` (generators as
-.keras), `fit` (the glue).
+.keras), `fit` (the glue), `registry` (the model packages the shared tools
+know, each registered once by an entry point).
 
 The contract a model package's `keras.Model` follows:
 

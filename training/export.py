@@ -6,6 +6,8 @@ from pathlib import Path
 
 import keras
 
+from training import registry
+
 HARNESS_HINT = "train first; the harness exports generators to <run_dir>/export/"
 
 
@@ -37,9 +39,10 @@ def export_generators(model: keras.Model, run_dir) -> dict:
 
 
 def load_generator(path) -> keras.Model:
-    """An exported generator, ready for `predict`.
+    """An exported generator of any registered model, ready for `predict`.
 
-    Custom layers load once their package is imported (e.g. `import cyclegan.networks`),
-    which registers them with Keras.
+    Its custom layers deserialise once their package is imported, which registers
+    them with Keras; `registry.discover()` imports every registered model package.
     """
+    registry.discover()
     return keras.saving.load_model(path, compile=False)

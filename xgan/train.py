@@ -24,7 +24,6 @@ training flags.
 
 from __future__ import annotations
 
-import keras
 from absl import app, flags
 
 from preprocessing import data_flags
@@ -32,8 +31,9 @@ from preprocessing.pipeline import unpaired
 from training import fit, run
 from training import flags as training_flags
 from xgan import losses
-from xgan.model import DISCRIMINATE_OPTIONS, XGAN
+from xgan.model import DISCRIMINATE_OPTIONS
 from xgan.networks import IMAGE_SHAPE
+from xgan.registration import MODEL, MODEL_ARGUMENTS
 
 DOMAINS = {
     # The report's faces were "centred, cropped, background removed"; synthetic photos carry masks for it.
@@ -140,16 +140,6 @@ flags.DEFINE_enum(
     "differ (every loss weight 1, --domain_objective=reversal, --warmup_steps=0, --nomirror_private_init, "
     "--face_background=keep). Flags given on the command line win over the recipe.",
 )
-MODEL_FLAGS = [
-    *LOSS_WEIGHTS,
-    "semantic_distance",
-    "gan_loss",
-    "discriminate",
-    "domain_objective",
-    "gradient_reversal_scale",
-    "warmup_steps",
-    "mirror_private_init",
-]
 
 training_flags.define_common_flags(
     batch_size=16,
@@ -172,18 +162,10 @@ def build_dataset(config: dict):
     return unpaired(faces, cartoons)
 
 
-def build_model(config: dict) -> XGAN:
-    teacher = keras.saving.load_model(config["teacher_model"], compile=False) if config["teacher_model"] else None
-    ramp_steps = config["epochs"] * config["steps_per_epoch"] if config["gradient_reversal_ramp"] == "ganin" else 0
-    return XGAN(
-        **{name: config[name] for name in MODEL_FLAGS}, gradient_reversal_ramp_steps=ramp_steps, teacher=teacher
-    )
-
-
 def config_from_flags(flag_values: flags.FlagValues = flags.FLAGS) -> dict:
     """The parsed flags as a config, with the recipe's values for the flags not given on the command line."""
     config = training_flags.config_from_flags(
-        "xgan", ["recipe", *MODEL_FLAGS, "gradient_reversal_ramp", "teacher_model", *DATA_FLAGS], flag_values
+        MODEL.name, ["recipe", *MODEL_ARGUMENTS, "gradient_reversal_ramp", "teacher_model", *DATA_FLAGS], flag_values
     )
     return training_flags.apply_preset(config, RECIPES[config["recipe"]], flag_values)
 
@@ -192,9 +174,9 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     config = config_from_flags()
-    current = run.setup_run("xgan", config)
+    current = run.setup_run(MODEL.name, config)
     dataset = build_dataset(config)
-    model = fit.build_and_compile(current, config, lambda: build_model(config))
+    model = fit.build_and_compile(current, config, lambda: MODEL.build(config))
     fit.fit(model, dataset, current, config, fit.take_fixed_inputs(dataset, config["num_grid_samples"]))
 
 

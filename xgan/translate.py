@@ -14,14 +14,13 @@ import sys
 
 from absl import app, flags
 
-import xgan.networks  # noqa: F401  (registers the custom layers the exported models use)
 from preprocessing.pipeline import CROPS
 from training.export import exported_path
 from training.translate import run_translation_cli
-from xgan.model import DIRECTIONS
+from xgan.registration import MODEL
 
 flags.DEFINE_string("run_dir", None, "Run directory of a finished `python -m xgan.train` (holds export/).")
-flags.DEFINE_enum("direction", "face2cartoon", DIRECTIONS, "Which generator to apply.")
+flags.DEFINE_enum("direction", "face2cartoon", MODEL.directions, "Which generator to apply.")
 flags.DEFINE_string("input", None, "An image file or a folder of images (recursive).")
 flags.DEFINE_string("output", None, "Folder for the translated PNGs (created; never the input folder).")
 flags.DEFINE_enum("crop", "none", CROPS, "Crop before resizing to 64x64, as the training flag --<domain>_crop.")

@@ -11,20 +11,23 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from training import gradients
+from training import gradients, registry
 from training.gan_model import GANModel
 
-IMAGE_SHAPE = (8, 8, 3)
+IMAGE_SIZE = 8
+IMAGE_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 3)
+# The size of the registered toy: evaluation.semantics' attribute classifier halves its input 4 times.
+REGISTERED_SIZE = 16
 
 
-def build_generator() -> keras.Model:
-    images = keras.Input(IMAGE_SHAPE, name="source")
+def build_generator(image_size: int = IMAGE_SIZE) -> keras.Model:
+    images = keras.Input((image_size, image_size, 3), name="source")
     translated = keras.layers.Conv2D(3, 3, padding="same", activation="tanh", dtype="float32", name="conv")(images)
     return keras.Model(images, translated, name="generator")
 
 
-def build_discriminator() -> keras.Model:
-    images = keras.Input(IMAGE_SHAPE, name="image")
+def build_discriminator(image_size: int = IMAGE_SIZE) -> keras.Model:
+    images = keras.Input((image_size, image_size, 3), name="image")
     features = keras.layers.Conv2D(4, 3, strides=2, padding="same", name="conv")(images)
     logits = keras.layers.Dense(1, dtype="float32", name="logit")(keras.layers.Flatten()(features))
     return keras.Model(images, logits, name="discriminator")
@@ -32,12 +35,13 @@ def build_discriminator() -> keras.Model:
 
 @keras.saving.register_keras_serializable(package="toy_gan")
 class ToyGAN(GANModel):
-    """Trains on batches of `(source_images, target_images)`, float32 [B, 8, 8, 3] in [-1, 1]."""
+    """Trains on batches of `(source_images, target_images)`, float32 [B, S, S, 3] in [-1, 1] (S = image_size)."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, image_size: int = IMAGE_SIZE, **kwargs):
         super().__init__(**kwargs)
-        self.generator = build_generator()
-        self.discriminator = build_discriminator()
+        self.image_size = image_size
+        self.generator = build_generator(image_size)
+        self.discriminator = build_discriminator(image_size)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss")}
         self.bce = keras.losses.BinaryCrossentropy(from_logits=True)
 
@@ -69,6 +73,20 @@ class ToyGAN(GANModel):
 
     def sample_grid(self, sources, targets) -> list:
         return [("source", sources), ("source→target", self.generator(sources, training=False)), ("target", targets)]
+
+    def get_config(self):
+        return {**super().get_config(), "image_size": self.image_size}
+
+
+# The toy as a model package registers it (`registry.register(MODEL)`): the one step a new model needs.
+MODEL = registry.ModelSpec(
+    name="toy_gan",
+    build=lambda config: ToyGAN(REGISTERED_SIZE),
+    untrained=lambda: ToyGAN(REGISTERED_SIZE),
+    generators=("source2target",),
+    directions=("source2target",),
+    benchmark=registry.Benchmark(input_shapes=((2, REGISTERED_SIZE, REGISTERED_SIZE, 3),) * 2, learning_rate=1e-3),
+)
 
 
 def toy_dataset(batch_size: int = 2, nan_from_step: int | None = None, seed: int = 0) -> tf.data.Dataset:

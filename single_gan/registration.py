@@ -1,0 +1,26 @@
+"""The DCGAN's entry in the model registry (`training.registry`), named in setup.cfg's entry points."""
+
+from __future__ import annotations
+
+from single_gan import networks
+from single_gan.model import DCGAN
+from training.registry import Benchmark, ModelSpec
+
+# The config.json values the DCGAN's constructor takes as they are (single_gan.train's flags of the same names).
+MODEL_ARGUMENTS = ["noise_dim", "generator_filters", "discriminator_filters"]
+
+
+def build_model(config: dict) -> DCGAN:
+    """The DCGAN a run's config describes; its training noise is drawn from the run's seed."""
+    return DCGAN(**{name: config[name] for name in MODEL_ARGUMENTS}, seed=config["seed"])
+
+
+MODEL = ModelSpec(
+    name="single_gan",
+    build=build_model,
+    untrained=DCGAN,
+    generators=("generator",),
+    directions=(),  # it draws from noise
+    # The report's setting: batches of 128 cartoons at 64x64, Adam 2e-4 (0.5, 0.999).
+    benchmark=Benchmark(input_shapes=((128, *networks.IMAGE_SHAPE),)),
+)

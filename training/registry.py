@@ -1,0 +1,136 @@
+"""The model registry: what the shared tools (evaluation, benchmarks) know of each model package.
+
+A model package registers once, with a `ModelSpec` in its `registration`
+module, named by an entry point of the `xgan_toolkit.models` group in
+`setup.cfg`:
+
+    [options.entry_points]
+    xgan_toolkit.models =
+        xgan = xgan.registration:MODEL
+
+The first lookup loads every entry point, which imports the package's model
+and networks (registering its custom Keras layers, so its exported generators
+load). A registration that fails to import raises its error: a broken model
+package is never silently left out. A model that is not an installed package
+(a test's toy) calls `register(spec)` instead. No shared module imports a model
+package by name; they all ask here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from importlib import metadata
+
+import keras
+import numpy as np
+
+ENTRY_POINT_GROUP = "xgan_toolkit.models"
+
+_SPECS: dict[str, ModelSpec] = {}
+_discovered = False
+
+
+class NotInstalledError(RuntimeError):
+    """No entry points of the models' group: the project's metadata is not installed."""
+
+
+class UnknownModelError(KeyError):
+    """A model name nothing registered; its message is one line naming the registered ones."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclasses.dataclass(frozen=True)
+class Benchmark:
+    """The setting `benchmarks.train_step` times a model at: one input batch and Adam's hyper-parameters."""
+
+    input_shapes: tuple[tuple[int, ...], ...]  # one shape per element of a training batch
+    learning_rate: float = 2e-4
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+
+    def batch(self, seed: int = 0):
+        """A fixed batch in [-1, 1]: one float32 array, or a tuple of them for a model trained on several inputs."""
+        rng = np.random.default_rng(seed)
+        arrays = tuple(rng.uniform(-1, 1, shape).astype("float32") for shape in self.input_shapes)
+        return arrays[0] if len(arrays) == 1 else arrays
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """One model package, as the shared tools see it.
+
+    name: the model's name, as `training.run.setup_run` records it in config.json.
+    build: a run's config (config.json) -> the model `<package>.train` trains.
+    untrained: -> a model with fresh weights at its default settings (the floor a trained one must beat).
+    generators: the names of `model.exportable_models()`, exported as `<run_dir>/export/<name>.keras`.
+    directions: the generators that translate images, named "<source>2<target>"; empty for a model
+        that draws images from noise.
+    benchmark: the report's training batch and optimizer, for `benchmarks.train_step`.
+    """
+
+    name: str
+    build: Callable[[dict], keras.Model]
+    untrained: Callable[[], keras.Model]
+    generators: tuple[str, ...]
+    directions: tuple[str, ...]
+    benchmark: Benchmark
+
+    def __post_init__(self):
+        unknown = [direction for direction in self.directions if direction not in self.generators]
+        if unknown:
+            raise ValueError(f"model {self.name}: directions {unknown} are not among its generators {self.generators}")
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    """Adds `spec` under `spec.name`; registering the same spec again is a no-op, another under a taken name fails."""
+    if not isinstance(spec, ModelSpec):
+        raise TypeError(f"register() expects a ModelSpec, got {type(spec).__name__}")
+    if _SPECS.get(spec.name, spec) is not spec:
+        raise ValueError(f"model {spec.name}: already registered by another spec")
+    _SPECS[spec.name] = spec
+    return spec
+
+
+def discover() -> None:
+    """Registers every model of the `xgan_toolkit.models` entry points (once); their import errors propagate.
+
+    NotInstalledError if there are none: the project runs from a checkout that was never installed.
+    """
+    global _discovered
+    if _discovered:
+        return
+    entry_points = metadata.entry_points(group=ENTRY_POINT_GROUP)
+    if not entry_points:
+        raise NotInstalledError(
+            f"no {ENTRY_POINT_GROUP} entry points: install the project (pip install -e .) so its models register"
+        )
+    for entry_point in entry_points:
+        spec = entry_point.load()
+        if not isinstance(spec, ModelSpec) or spec.name != entry_point.name:
+            raise TypeError(
+                f"entry point {entry_point.name} = {entry_point.value}: not a ModelSpec named {entry_point.name}"
+            )
+        register(spec)
+    _discovered = True
+
+
+def names() -> tuple[str, ...]:
+    """The registered models' names, sorted."""
+    discover()
+    return tuple(sorted(_SPECS))
+
+
+def translators() -> tuple[str, ...]:
+    """The registered models that translate images (those with directions), sorted."""
+    return tuple(name for name in names() if _SPECS[name].directions)
+
+
+def get(name: str) -> ModelSpec:
+    """The spec registered as `name`; UnknownModelError names the registered ones."""
+    discover()
+    if name not in _SPECS:
+        raise UnknownModelError(f"unknown model {name!r}; registered: {', '.join(sorted(_SPECS))}")
+    return _SPECS[name]
