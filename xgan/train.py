@@ -162,10 +162,11 @@ def main(argv):
     config = training_flags.config_from_flags(
         "xgan", [*MODEL_FLAGS, "gradient_reversal_ramp", "teacher_model", *DATA_FLAGS]
     )
-    current = run.setup_run("xgan", config)
-    dataset = build_dataset(config)
-    model = fit.build_and_compile(current, config, lambda: build_model(config))
-    fit.fit(model, dataset, current, config, fit.take_fixed_inputs(dataset, config["num_grid_samples"]))
+    with fit.one_line_failures():
+        current = run.setup_run("xgan", config)
+        dataset = build_dataset(config)
+        model = fit.build_and_compile(current, config, lambda: build_model(config))
+        fit.fit(model, dataset, current, config, fit.take_fixed_inputs(dataset, config["num_grid_samples"]))
 
 
 if __name__ == "__main__":

@@ -11,12 +11,13 @@ DIR/<name>.png; unreadable inputs are skipped and listed.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from absl import app, flags
 
 import xgan.networks  # noqa: F401  (registers the custom layers the exported models use)
 from preprocessing.pipeline import CROPS
-from training.export import exported_path
+from training.run import RunLayout
 from training.translate import run_translation_cli
 from xgan.model import DIRECTIONS
 
@@ -33,7 +34,7 @@ FLAGS = flags.FLAGS
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    generator = exported_path(FLAGS.run_dir, FLAGS.direction)
+    generator = RunLayout(Path(FLAGS.run_dir)).export_path(FLAGS.direction)
     sys.exit(
         run_translation_cli(generator, FLAGS.input, FLAGS.output, FLAGS.crop, FLAGS.direction if FLAGS.grid else None)
     )

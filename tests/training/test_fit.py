@@ -14,8 +14,8 @@ from PIL import Image
 from tests.training.conftest import event_files, read_events, toy_config
 from tests.training.toy_gan import ToyGAN, toy_dataset
 from training import fit, run
-from training.callbacks import grid_image, to_unit_range
 from training.export import load_generator
+from training.images import grid_image, to_unit_range
 
 
 @dataclasses.dataclass
