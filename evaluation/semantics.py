@@ -207,7 +207,7 @@ def generator_path(flag_values) -> Path | None:
         return None
     if flag_values.generator:
         return check_exported(flag_values.generator, hint=None)
-    return check_exported(RunLayout(Path(flag_values.run_dir)).export_path(flag_values.direction))
+    return check_exported(RunLayout.open(flag_values.run_dir).export_path(flag_values.direction))
 
 
 def load_translator(flag_values) -> tuple[keras.Model, str]:
@@ -265,7 +265,7 @@ def photo_background_of(flag_values) -> str:
     if flag_values.photo_background:
         return flag_values.photo_background
     if flag_values.run_dir:
-        return RunLayout(Path(flag_values.run_dir)).read_config().get("face_background", "keep")
+        return RunLayout.open(flag_values.run_dir).read_config().get("face_background", "keep")
     return "keep"
 
 
@@ -402,7 +402,7 @@ def example_rows(evaluation: Evaluation, direction: str, target: str) -> list:
 
 def training_step(run_dir) -> int:
     """The steps a run trained for (from its backup), so TensorBoard places the scores on its time axis; else 0."""
-    return backed_up_steps(RunLayout(Path(run_dir)).backup_dir) if run_dir else 0
+    return backed_up_steps(RunLayout.open(run_dir).backup_dir) if run_dir else 0
 
 
 def log_to_tensorboard(logdir, results: dict, rows: list, step: int) -> None:
@@ -434,7 +434,7 @@ def log_to_tensorboard(logdir, results: dict, rows: list, step: int) -> None:
 
 def output_dirs(flag_values, direction: str) -> tuple[Path, Path, Path]:
     """(out, cache_dir, logdir) from the flags and their run-directory defaults."""
-    layout = RunLayout(Path(flag_values.run_dir)) if flag_values.run_dir else None
+    layout = RunLayout.open(flag_values.run_dir) if flag_values.run_dir else None
     if flag_values.out:
         out = Path(flag_values.out)
     elif layout:

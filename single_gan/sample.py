@@ -12,7 +12,6 @@ the great circle between two noise vectors instead.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -88,7 +87,7 @@ def sample_to_file(flag_values: flags.FlagValues) -> int:
     """What the CLI does with parsed flags: writes the grid, prints its path; returns the exit code."""
     try:
         generator_path = check_exported(
-            RunLayout(Path(flag_values.run_dir)).export_path("generator"),
+            RunLayout.open(flag_values.run_dir).export_path("generator"),
             "train first with `python -m single_gan.train`, which exports it to <run_dir>/export/",
         )
     except MissingGeneratorError as error:

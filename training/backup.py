@@ -113,9 +113,10 @@ class ResumableBackup(keras.callbacks.Callback):
             except (OSError, ValueError, KeyError) as error:
                 failures.append(f"{path}: {_first_line(error)}")
                 continue
-            if failures:
-                self._set_aside_damaged()
-                print(f"warning: {failures[0]}; resumed from {path.name} at step {steps}.", file=sys.stderr, flush=True)
+            if failures:  # latest is damaged, previous loaded
+                damaged = self._set_aside_damaged()
+                resumed = f"set it aside as {damaged.name} and resumed from {path.name} at step {steps}"
+                print(f"warning: {failures[0]}; {resumed}.", file=sys.stderr, flush=True)
             self.completed_steps = self.backed_up_step = steps
             return steps
         raise BackupError(
@@ -178,10 +179,12 @@ class ResumableBackup(keras.callbacks.Callback):
         self.model.load_weights(path)
         return int(metadata["completed_steps"])
 
-    def _set_aside_damaged(self) -> None:
+    def _set_aside_damaged(self) -> Path:
+        """Renames the unreadable latest state, so the next save does not rotate it over the good previous one."""
         latest, _ = self._states(self.backup_dir)
-        if latest.exists():
-            os.replace(latest, latest.with_name(latest.name + DAMAGED_SUFFIX))
+        damaged = latest.with_name(latest.name + DAMAGED_SUFFIX)
+        os.replace(latest, damaged)
+        return damaged
 
     @staticmethod
     def _states(folder: Path) -> tuple[Path, Path]:

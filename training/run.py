@@ -32,6 +32,11 @@ class RunLayout:
 
     run_dir: Path
 
+    @classmethod
+    def open(cls, run_dir) -> RunLayout:
+        """The layout of the run directory `run_dir` (str or Path), e.g. a finished run a CLI reads."""
+        return cls(Path(run_dir))
+
     @property
     def config_path(self) -> Path:
         return self.run_dir / "config.json"
@@ -94,9 +99,9 @@ class Run(RunLayout):
     up its own state into `backup_write_dir`.
     """
 
-    model_name: str = ""
-    strategy: tf.distribute.Strategy = None
-    config: dict = dataclasses.field(default_factory=dict)
+    model_name: str
+    strategy: tf.distribute.Strategy
+    config: dict
     is_chief: bool = True
     task_id: int = 0
 

@@ -11,7 +11,6 @@ DIR/<name>.png; unreadable inputs are skipped and listed.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from absl import app, flags
 
@@ -34,7 +33,7 @@ FLAGS = flags.FLAGS
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    generator = RunLayout(Path(FLAGS.run_dir)).export_path(FLAGS.direction)
+    generator = RunLayout.open(FLAGS.run_dir).export_path(FLAGS.direction)
     sys.exit(
         run_translation_cli(generator, FLAGS.input, FLAGS.output, FLAGS.crop, FLAGS.direction if FLAGS.grid else None)
     )

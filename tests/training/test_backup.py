@@ -42,7 +42,9 @@ def test_a_damaged_latest_state_resumes_from_the_previous_one_in_one_line(backed
     warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1
     assert str(backup_dir / "latest.weights.h5") in warnings[0]
-    assert warnings[0].endswith("resumed from previous.weights.h5 at step 5.")
+    assert warnings[0].endswith(
+        "; set it aside as latest.weights.h5.damaged and resumed from previous.weights.h5 at step 5."
+    )
     # Step 5 restored, then the 1 step epoch 2 lacked and the 3 of epoch 3.
     assert int(resumed.model.g_optimizer.iterations) == int(resumed.model.d_optimizer.iterations) == 9
     assert backed_up_steps(backup_dir) == 9

@@ -85,7 +85,7 @@ def test_setup_run_prints_the_devices_strategy_and_policy_in_one_line(tmp_path, 
 
 
 def test_the_run_layout_names_every_file_of_a_run_directory(tmp_path):
-    layout = run.RunLayout(tmp_path)
+    layout = run.RunLayout.open(str(tmp_path))
 
     paths = [
         layout.config_path,
