@@ -42,9 +42,10 @@ from preprocessing import synthetic
 from preprocessing.folder_job import EXIT_COMPLETED, EXIT_USAGE
 from preprocessing.pipeline import BACKGROUNDS
 from training import registry
-from training.callbacks import BACKUP_METADATA, grid_image, save_grid_png, to_unit_range
-from training.export import MissingGeneratorError, check_exported, exported_path, load_generator
-from training.run import CONFIG_FILE
+from training.backup import backed_up_steps
+from training.export import MissingGeneratorError, check_exported, load_generator
+from training.images import grid_image, save_grid_png, to_unit_range
+from training.run import RunLayout
 
 # The names model packages give their domains -> the synthetic domain that draws them.
 DOMAIN_ALIASES = {"face": "photo", "photo": "photo", "human": "photo", "cartoon": "cartoon", "anime": "cartoon"}
@@ -107,7 +108,7 @@ def define_flags(flag_values: flags.FlagValues) -> None:
         BACKGROUNDS,
         "Background of every photo it uses (held-out sources, classifier training and oracle images): keep, "
         "or white (painted out, as with --face_background=white). Default: the run's --face_background "
-        "(from <run_dir>/config.json), else keep.",
+        "(from the run's config), else keep.",
     )
     define(flags.DEFINE_integer, "num_images", 500, "Held-out source images to translate and score.", lower_bound=1)
     define(
@@ -201,7 +202,7 @@ def generator_path(flag_values) -> Path | None:
         return None
     if flag_values.generator:
         return check_exported(flag_values.generator, hint=None)
-    return check_exported(exported_path(flag_values.run_dir, flag_values.direction))
+    return check_exported(RunLayout.open(flag_values.run_dir).export_path(flag_values.direction))
 
 
 def load_translator(flag_values) -> tuple[keras.Model, str]:
@@ -246,9 +247,8 @@ def photo_background_of(flag_values) -> str:
     """--photo_background, else the --face_background the run trained with, else "keep"."""
     if flag_values.photo_background:
         return flag_values.photo_background
-    config_path = Path(flag_values.run_dir) / CONFIG_FILE if flag_values.run_dir else None
-    if config_path and config_path.is_file():
-        return json.loads(config_path.read_text()).get("face_background", "keep")
+    if flag_values.run_dir:
+        return RunLayout.open(flag_values.run_dir).read_config().get("face_background", "keep")
     return "keep"
 
 
@@ -385,13 +385,7 @@ def example_rows(evaluation: Evaluation, direction: str, target: str) -> list:
 
 def training_step(run_dir) -> int:
     """The steps a run trained for (from its backup), so TensorBoard places the scores on its time axis; else 0."""
-    if not run_dir:
-        return 0
-    path = Path(run_dir) / "backup" / BACKUP_METADATA
-    try:
-        return int(json.loads(path.read_text())["completed_steps"])
-    except (OSError, ValueError, KeyError):
-        return 0
+    return backed_up_steps(RunLayout.open(run_dir).backup_dir) if run_dir else 0
 
 
 def log_to_tensorboard(logdir, results: dict, rows: list, step: int) -> None:
@@ -423,22 +417,22 @@ def log_to_tensorboard(logdir, results: dict, rows: list, step: int) -> None:
 
 def output_dirs(flag_values, direction: str) -> tuple[Path, Path, Path]:
     """(out, cache_dir, logdir) from the flags and their run-directory defaults."""
-    run_dir = Path(flag_values.run_dir) if flag_values.run_dir else None
+    layout = RunLayout.open(flag_values.run_dir) if flag_values.run_dir else None
     if flag_values.out:
         out = Path(flag_values.out)
-    elif run_dir:
-        out = run_dir / "semantics" / direction
+    elif layout:
+        out = layout.semantics_dir / direction
     else:
         raise SemanticsSetupError("--out is required without --run_dir")
     cache_dir = (
         Path(flag_values.cache_dir)
         if flag_values.cache_dir
-        else (run_dir / "semantics" / "classifiers" if run_dir else out / "classifiers")
+        else (layout.semantics_dir / "classifiers" if layout else out / "classifiers")
     )
     logdir = (
         Path(flag_values.logdir)
         if flag_values.logdir
-        else (run_dir / "tensorboard" / "semantics" if run_dir else out / "tensorboard")
+        else (layout.tensorboard_dir / "semantics" if layout else out / "tensorboard")
     )
     return out, cache_dir, logdir
 

@@ -21,8 +21,9 @@ from preprocessing import image_io
 from preprocessing.folder_job import EXIT_COMPLETED, EXIT_USAGE
 from single_gan.model import fixed_noise
 from single_gan.registration import MODEL
-from training.callbacks import grid_image, to_unit_range
-from training.export import MissingGeneratorError, check_exported, exported_path, load_generator
+from training.export import MissingGeneratorError, check_exported, load_generator
+from training.images import grid_image, to_unit_range
+from training.run import RunLayout
 
 [GENERATOR] = MODEL.generators  # the one generator a run exports
 FLAGS = flags.FLAGS
@@ -88,7 +89,7 @@ def sample_to_file(flag_values: flags.FlagValues) -> int:
     """What the CLI does with parsed flags: writes the grid, prints its path; returns the exit code."""
     try:
         generator_path = check_exported(
-            exported_path(flag_values.run_dir, GENERATOR),
+            RunLayout.open(flag_values.run_dir).export_path(GENERATOR),
             "train first with `python -m single_gan.train`, which exports it to <run_dir>/export/",
         )
     except MissingGeneratorError as error:

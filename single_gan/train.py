@@ -11,7 +11,7 @@ cartoons. Its three experiments are presets:
   exp3  lr 2e-4, images normalised to [-1, 1] (the report's best; the default)
 
 A flag given on the command line (--learning_rate, --normalize) overrides the
-preset's value; config.json records what the run used. On a real Cartoon Set:
+preset's value; the run's config records what it used. On a real Cartoon Set:
 
   python -m single_gan.train --source=cartoonset:data/cartoonset10k --crop=center
 
@@ -118,7 +118,8 @@ def train(config: dict) -> dict:
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    train(resolve_config(FLAGS))
+    with fit.one_line_failures():
+        train(resolve_config(FLAGS))
 
 
 if __name__ == "__main__":

@@ -6,18 +6,19 @@ A model's `train.py` is thin:
 
     flags.define_common_flags(batch_size=16, learning_rate=2e-4, beta_1=0.5)   # + its own flags
     config = flags.config_from_flags("xgan", ["gan_weight", ...])
-    current = run.setup_run("xgan", config)            # seeds, dtype policy, strategy, run dir, config.json
+    current = run.setup_run("xgan", config)            # seeds, dtype policy, strategy, run dir, its config
     model = fit.build_and_compile(current, config, lambda: XGAN(...))
     fit.fit(model, dataset, current, config, fit.take_fixed_inputs(dataset, config["num_grid_samples"]))
 
-Modules: `flags` (common CLI flags -> config dict, presets), `run` (run setup),
+Modules: `flags` (common CLI flags -> config dict, presets), `run` (run setup and the run directory's layout),
 `schedules` (learning rates, optimizers), `gradients` (loss scaling and
 updates inside `train_step`), `gan_model` (`GANModel`, a base class doing the
 contract's compile / metrics / compile-config plumbing), `gan_losses` (the
-adversarial losses GANs share), `callbacks` (backup/resume, NaN guard,
-TensorBoard, image grids and their GIF, loss plot), `export` (generators as
-.keras), `fit` (the glue), `registry` (the model packages the shared tools
-know, each registered once by an entry point).
+adversarial losses GANs share), `backup` (the state a run resumes from),
+`callbacks` (NaN guard, TensorBoard, image grids and their GIF, loss plot),
+`images` (drawing grids, GIFs, loss plots), `export` (generators as .keras),
+`fit` (the glue, and the one-line failures of a train CLI), `registry` (the
+model packages the shared tools know, each registered once by an entry point).
 
 The contract a model package's `keras.Model` follows:
 

@@ -7,17 +7,13 @@ from pathlib import Path
 import keras
 
 from training import registry
+from training.run import RunLayout
 
 HARNESS_HINT = "train first; the harness exports generators to <run_dir>/export/"
 
 
 class MissingGeneratorError(FileNotFoundError):
     """No exported generator where a CLI looked; its message is the one line the CLI prints."""
-
-
-def exported_path(run_dir, name: str) -> Path:
-    """Where `export_generators` writes the generator `name`: <run_dir>/export/<name>.keras."""
-    return Path(run_dir) / "export" / f"{name}.keras"
 
 
 def check_exported(path, hint: str | None = HARNESS_HINT) -> Path:
@@ -28,11 +24,11 @@ def check_exported(path, hint: str | None = HARNESS_HINT) -> Path:
     return path
 
 
-def export_generators(model: keras.Model, run_dir) -> dict:
-    """Saves each of `model.exportable_models()` as `<run_dir>/export/<name>.keras`; returns {name: path}."""
+def export_generators(model: keras.Model, layout: RunLayout) -> dict:
+    """Saves each of `model.exportable_models()` where the run keeps its exports; returns {name: path}."""
     paths = {}
     for name, generator in model.exportable_models().items():
-        paths[name] = exported_path(run_dir, name)
+        paths[name] = layout.export_path(name)
         paths[name].parent.mkdir(parents=True, exist_ok=True)
         generator.save(paths[name])
     return paths

@@ -7,25 +7,37 @@ fit(model, dataset, run, config, take_fixed_inputs(dataset, config["num_grid_sam
 
 from __future__ import annotations
 
+import contextlib
+import sys
+
 import keras
 from absl import logging
 
-from training.callbacks import (
-    GRIDS_ANIMATION,
-    ImageGridCallback,
-    LossPlotCallback,
-    ResumableBackup,
-    StopOnNonFiniteLoss,
-    TensorBoardLogger,
-    backed_up_steps,
-)
+from training.backup import BackupError, ResumableBackup
+from training.callbacks import ImageGridCallback, LossPlotCallback, StopOnNonFiniteLoss, TensorBoardLogger
 from training.export import export_generators
-from training.run import CONFIG_FILE, Run
+from training.run import Run
 from training.schedules import make_optimizer
+
+EXIT_TRAINING_FAILED = 1
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite; the message names it and the step."""
+    """A loss became NaN or infinite; the message names it, the step and the last good state, in one line."""
+
+
+@contextlib.contextmanager
+def one_line_failures():
+    """Around a train CLI's work: a diverged run or an unusable backup ends the process in one line.
+
+    The line goes to stderr and the exit code is EXIT_TRAINING_FAILED: what
+    went wrong is the message, a traceback would only bury it.
+    """
+    try:
+        yield
+    except (TrainingDiverged, BackupError) as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        sys.exit(EXIT_TRAINING_FAILED)
 
 
 def build_and_compile(run: Run, config: dict, build_model_fn) -> keras.Model:
@@ -58,28 +70,37 @@ def fit(model: keras.Model, dataset, run: Run, config: dict, fixed_inputs, extra
 
     `dataset` yields batches endlessly; `model.fit` distributes it under the
     strategy. Writes TensorBoard logs, image grids of `model.sample_grid(*fixed_inputs)`
-    (a PNG per epoch and grids.gif of them all), history.json and losses.png,
+    (a PNG per epoch and a GIF of them all), the loss history and its plot,
     backs up the training state, and exports the generators. Returns the run's
     history ({"epoch": [...], "<loss>": [...]}), including epochs of the runs it
     resumes (an epoch finished after a resume reports the means of its
     remaining steps). Raises `TrainingDiverged` when a loss turns NaN or
-    infinite.
+    infinite, `BackupError` when the backup cannot be resumed from.
+
+    Only the chief of a multi-worker run writes the run's files; every worker
+    backs up its own state (`Run.backup_write_dir`).
     """
     steps_per_epoch, epochs = config["steps_per_epoch"], config["epochs"]
     _build_from_dataset(model, dataset, run)
-    backup = ResumableBackup(run.backup_dir, steps_per_epoch, config["checkpoint_every_n_steps"])
+    backup = ResumableBackup(
+        run.backup_dir, steps_per_epoch, config["checkpoint_every_n_steps"], write_dir=run.backup_write_dir
+    )
+    backup.set_model(model)
+    done_steps = backup.restore()
     guard = StopOnNonFiniteLoss(backup)
-    loss_plot = LossPlotCallback(run.run_dir)
-    callbacks = [
-        backup,  # first: it restores the state and counts the steps the others report
-        guard,
+    loss_plot = LossPlotCallback(run, write=run.is_chief)
+    chief_writers = [
         TensorBoardLogger(run.tensorboard_dir, config["log_every_n_steps"], backup),
-        ImageGridCallback(fixed_inputs, run.run_dir, config["image_every_n_epochs"]),
+        ImageGridCallback(fixed_inputs, run, config["image_every_n_epochs"]),
+    ]
+    callbacks = [
+        backup,  # first: it counts the steps the others report
+        guard,
+        *(chief_writers if run.is_chief else []),
         loss_plot,
         *extra_callbacks,
     ]
 
-    done_steps = backed_up_steps(run.backup_dir, steps_per_epoch)
     done_epochs, done_steps_in_epoch = divmod(done_steps, steps_per_epoch)
     if done_steps:
         logging.info(
@@ -101,8 +122,7 @@ def fit(model: keras.Model, dataset, run: Run, config: dict, fixed_inputs, extra
             shuffle=False,
         )
         done_epochs += 1
-    if guard.message is None:  # the interrupted epoch may have diverged
-        # Also when no epoch is left: its restore loads the finished state to export.
+    if guard.message is None and done_epochs < epochs:  # the interrupted epoch may have diverged
         model.fit(
             dataset,
             initial_epoch=done_epochs,
@@ -115,8 +135,8 @@ def fit(model: keras.Model, dataset, run: Run, config: dict, fixed_inputs, extra
     if guard.message is not None:
         raise TrainingDiverged(guard.message)
 
-    exported = export_generators(model, run.run_dir)
-    _print_outputs(run, exported)
+    if run.is_chief:
+        _print_outputs(run, export_generators(model, run))
     return loss_plot.history()
 
 
@@ -124,7 +144,7 @@ def _build_from_dataset(model: keras.Model, dataset, run: Run) -> None:
     """Builds the model as Keras would: by calling it on the first element of a batch.
 
     The backup can only be restored into a built model, and Keras builds a
-    subclassed model before the callbacks start only under a non-default strategy.
+    subclassed model only once `fit` runs.
     """
     if model.built:
         return
@@ -137,10 +157,10 @@ def _build_from_dataset(model: keras.Model, dataset, run: Run) -> None:
 def _print_outputs(run: Run, exported: dict) -> None:
     lines = [
         f"Outputs of the run in {run.run_dir}:",
-        f"  config          {run.run_dir / CONFIG_FILE}",
+        f"  config          {run.config_path}",
         f"  TensorBoard     tensorboard --logdir {run.tensorboard_dir}",
-        f"  image grids     {run.grids_dir}/, animated: {run.run_dir / GRIDS_ANIMATION}",
-        f"  losses          {run.run_dir / 'losses.png'}, {run.run_dir / 'history.json'}",
+        f"  image grids     {run.grids_dir}/, animated: {run.grids_animation_path}",
+        f"  losses          {run.loss_plot_path}, {run.history_path}",
         f"  training state  {run.backup_dir}/ (rerun with --run_dir={run.run_dir} to resume or extend it)",
         *(f"  generator       {path}" for path in exported.values()),
     ]

@@ -1,4 +1,8 @@
-"""Run setup: seeds, dtype policy, distribution strategy, run directory and its config.json."""
+"""The run directory and its layout, and run setup: seeds, dtype policy, distribution strategy, config.
+
+`RunLayout` is the only code that knows where a run keeps what: every other
+module asks it for a path, so renaming a file means editing one line here.
+"""
 
 from __future__ import annotations
 
@@ -12,33 +16,103 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-CONFIG_FILE = "config.json"
-
 
 @dataclasses.dataclass(frozen=True)
-class Run:
-    """Where a run writes and what it runs on; `config` is what `config.json` holds."""
+class RunLayout:
+    """Where the files of the run in `run_dir` are; what the CLIs that read a finished run use.
 
-    model_name: str
+    <run_dir>/config.json     the resolved settings the run trained with
+             history.json    per-epoch losses, losses.png their plot
+             grids/          an image grid per epoch, grids.gif all of them animated
+             tensorboard/    TensorBoard logs (training curves, grids, semantics scores)
+             backup/         the training state a rerun resumes from
+             export/         the exported generators, <name>.keras
+             semantics/      `evaluation.semantics` reports and cached classifiers
+    """
+
     run_dir: Path
-    strategy: tf.distribute.Strategy
-    config: dict
+
+    @classmethod
+    def open(cls, run_dir) -> RunLayout:
+        """The layout of the run directory `run_dir` (str or Path), e.g. a finished run a CLI reads."""
+        return cls(Path(run_dir))
 
     @property
-    def backup_dir(self) -> Path:
-        return self.run_dir / "backup"
+    def config_path(self) -> Path:
+        return self.run_dir / "config.json"
+
+    @property
+    def history_path(self) -> Path:
+        return self.run_dir / "history.json"
+
+    @property
+    def loss_plot_path(self) -> Path:
+        return self.run_dir / "losses.png"
+
+    @property
+    def grids_dir(self) -> Path:
+        return self.run_dir / "grids"
+
+    def grid_path(self, epoch: int) -> Path:
+        """The grid drawn after `epoch` (1-based, as the progress bar counts)."""
+        return self.grids_dir / f"epoch_{epoch:04d}.png"
+
+    def grid_paths(self) -> list[Path]:
+        """Every grid written so far, in epoch order."""
+        return sorted(self.grids_dir.glob("epoch_*.png"))
+
+    @property
+    def grids_animation_path(self) -> Path:
+        return self.run_dir / "grids.gif"
 
     @property
     def tensorboard_dir(self) -> Path:
         return self.run_dir / "tensorboard"
 
     @property
-    def grids_dir(self) -> Path:
-        return self.run_dir / "grids"
+    def backup_dir(self) -> Path:
+        return self.run_dir / "backup"
 
     @property
     def export_dir(self) -> Path:
         return self.run_dir / "export"
+
+    def export_path(self, name: str) -> Path:
+        """Where the generator `name` is exported: export/<name>.keras."""
+        return self.export_dir / f"{name}.keras"
+
+    @property
+    def semantics_dir(self) -> Path:
+        return self.run_dir / "semantics"
+
+    def read_config(self) -> dict:
+        """The run's config.json, or {} when the run has none (e.g. a folder of exports only)."""
+        return json.loads(self.config_path.read_text()) if self.config_path.is_file() else {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Run(RunLayout):
+    """A run being trained: its layout, what it runs on, and `config`, what its config.json holds.
+
+    `is_chief` is False on every worker but the chief of a multi-worker
+    strategy: only the chief writes the run's files, each other worker backs
+    up its own state into `backup_write_dir`.
+    """
+
+    model_name: str
+    strategy: tf.distribute.Strategy
+    config: dict
+    is_chief: bool = True
+    task_id: int = 0
+
+    @property
+    def backup_write_dir(self) -> Path:
+        """Where this worker saves its backups: backup/ on the chief, a folder of its own in backup/ elsewhere.
+
+        Every worker restores from the chief's backup (the run directory is on a
+        filesystem they share), as Keras 2's multi-worker BackupAndRestore did.
+        """
+        return self.backup_dir if self.is_chief else self.backup_dir / f"workertemp_{self.task_id}"
 
 
 def setup_run(model_name: str, config: dict) -> Run:
@@ -46,7 +120,7 @@ def setup_run(model_name: str, config: dict) -> Run:
 
     An existing `config["run_dir"]` is reused as it is, so a rerun resumes from
     its backup; config.json is then rewritten with this run's values, and the
-    values that changed are logged.
+    values that changed are logged. Prints the devices the run trains on.
     """
     keras.utils.set_random_seed(config["seed"])
     keras.config.set_dtype_policy("float32" if config["mixed_precision"] == "off" else config["mixed_precision"])
@@ -60,9 +134,12 @@ def setup_run(model_name: str, config: dict) -> Run:
         "num_replicas": strategy.num_replicas_in_sync,
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__},
     }
-    _log_changes(run_dir / CONFIG_FILE, resolved)
-    (run_dir / CONFIG_FILE).write_text(json.dumps(resolved, indent=2, sort_keys=True) + "\n")
-    return Run(model_name, run_dir, strategy, resolved)
+    current = Run(run_dir, model_name, strategy, resolved, is_chief=is_chief(strategy), task_id=task_id(strategy))
+    if current.is_chief:
+        _log_changes(current.config_path, resolved)
+        current.config_path.write_text(json.dumps(resolved, indent=2, sort_keys=True) + "\n")
+    print(describe_devices(strategy, config["strategy"]), flush=True)
+    return current
 
 
 def default_run_dir(model_name: str) -> Path:
@@ -82,6 +159,32 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     raise ValueError(f"unknown strategy {name!r}; expected default, mirrored, multi_worker or tpu")
 
 
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this process writes the run's files: True but on the non-chief workers of a multi-worker strategy."""
+    return bool(strategy.extended.should_checkpoint)
+
+
+def task_id(strategy: tf.distribute.Strategy) -> int:
+    """This worker's index in a multi-worker cluster (TF_CONFIG's task.index); 0 without a cluster."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    return int(resolver.task_id or 0) if resolver is not None else 0
+
+
+def describe_devices(strategy: tf.distribute.Strategy, strategy_name: str) -> str:
+    """One line: the devices each replica trains on, the strategy and the dtype policy.
+
+    e.g. "Training on: 1 x CPU (/physical_device:CPU:0), strategy default, 1 replica, policy float32".
+    """
+    devices = tf.config.list_physical_devices("GPU") or tf.config.list_physical_devices("CPU")
+    kinds = sorted({device.device_type for device in devices})
+    names = ", ".join(device.name for device in devices)
+    replicas = strategy.num_replicas_in_sync
+    return (
+        f"Training on: {len(devices)} x {'/'.join(kinds)} ({names}), strategy {strategy_name}, "
+        f"{replicas} replica{'s' if replicas != 1 else ''}, policy {keras.config.dtype_policy().name}"
+    )
+
+
 def _tpu_strategy() -> tf.distribute.TPUStrategy:
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
@@ -96,7 +199,7 @@ def _tpu_strategy() -> tf.distribute.TPUStrategy:
 
 
 def _log_changes(config_path: Path, config: dict) -> None:
-    """When resuming, says which settings differ from the run's previous config.json."""
+    """When resuming, says which settings differ from the run's previous config."""
     if not config_path.exists():
         return
     previous = json.loads(config_path.read_text())

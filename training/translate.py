@@ -16,8 +16,8 @@ import numpy as np
 
 from preprocessing import folder_job, image_io
 from preprocessing.pipeline import prepare_image
-from training.callbacks import save_grid_png, to_unit_range
 from training.export import MissingGeneratorError, check_exported, load_generator
+from training.images import save_grid_png, to_unit_range
 
 GRID_COLUMNS = 8
 GRID_FILE = "grid.png"

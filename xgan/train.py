@@ -174,10 +174,11 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     config = config_from_flags()
-    current = run.setup_run(MODEL.name, config)
-    dataset = build_dataset(config)
-    model = fit.build_and_compile(current, config, lambda: MODEL.build(config))
-    fit.fit(model, dataset, current, config, fit.take_fixed_inputs(dataset, config["num_grid_samples"]))
+    with fit.one_line_failures():
+        current = run.setup_run(MODEL.name, config)
+        dataset = build_dataset(config)
+        model = fit.build_and_compile(current, config, lambda: MODEL.build(config))
+        fit.fit(model, dataset, current, config, fit.take_fixed_inputs(dataset, config["num_grid_samples"]))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import sys
 from absl import app, flags
 
 from preprocessing.pipeline import CROPS
-from training.export import exported_path
+from training.run import RunLayout
 from training.translate import run_translation_cli
 from xgan.registration import MODEL
 
@@ -32,7 +32,7 @@ FLAGS = flags.FLAGS
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    generator = exported_path(FLAGS.run_dir, FLAGS.direction)
+    generator = RunLayout.open(FLAGS.run_dir).export_path(FLAGS.direction)
     sys.exit(
         run_translation_cli(generator, FLAGS.input, FLAGS.output, FLAGS.crop, FLAGS.direction if FLAGS.grid else None)
     )

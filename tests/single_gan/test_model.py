@@ -10,6 +10,7 @@ import pytest
 
 from single_gan.model import DCGAN, TRACKED, fixed_noise
 from training.export import export_generators, load_generator
+from training.run import RunLayout
 
 TINY = dict(generator_filters=(16, 8, 4), discriminator_filters=(4, 8))
 
@@ -134,7 +135,7 @@ def test_the_exported_generator_loads_and_gives_identical_outputs(real_images, t
     model = compiled()
     model.train_step(real_images)  # moves the batch-norm statistics off their initial values
 
-    paths = export_generators(model, tmp_path)
+    paths = export_generators(model, RunLayout(tmp_path))
 
     assert sorted(paths) == ["generator"]
     noise = fixed_noise(3, 100, seed=5)

@@ -1,7 +1,8 @@
-"""Shared fixtures of the training-harness tests: toy configs, a clean dtype policy, event-file reading."""
+"""Shared fixtures of the training-harness tests: toy configs and runs, a clean dtype policy, event-file reading."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import keras
@@ -9,7 +10,8 @@ import pytest
 import tensorflow as tf
 from absl import flags as absl_flags
 
-from training import flags
+from tests.training.toy_gan import ToyGAN, toy_dataset
+from training import fit, flags, run
 
 TOY_DEFAULTS = dict(
     epochs=2, steps_per_epoch=3, batch_size=2, learning_rate=1e-3, log_every_n_steps=2, num_grid_samples=2
@@ -22,6 +24,30 @@ def toy_config(run_dir, **flag_values) -> dict:
     flags.define_common_flags(values, **TOY_DEFAULTS)
     values(["toy_train", f"--run_dir={run_dir}", *(f"--{name}={value}" for name, value in flag_values.items())])
     return flags.config_from_flags("toy_gan", flag_values=values)
+
+
+@dataclasses.dataclass
+class TrainedRun:
+    model: ToyGAN
+    run: run.Run
+    history: dict
+    fixed_inputs: tuple
+
+
+def train_toy(run_dir, dataset=None, **flag_values) -> TrainedRun:
+    """setup_run -> build_and_compile -> fit, as a model's train.py does."""
+    config = toy_config(run_dir, **flag_values)
+    return fit_toy(run.setup_run("toy_gan", config), dataset)
+
+
+def fit_toy(current: run.Run, dataset=None) -> TrainedRun:
+    """build_and_compile -> fit of the toy GAN in the run `current`."""
+    config = current.config
+    dataset = dataset or toy_dataset(config["batch_size"])
+    model = fit.build_and_compile(current, config, ToyGAN)
+    fixed_inputs = fit.take_fixed_inputs(toy_dataset(), config["num_grid_samples"])
+    history = fit.fit(model, dataset, current, config, fixed_inputs, verbose=0)
+    return TrainedRun(model, current, history, fixed_inputs)
 
 
 @pytest.fixture(autouse=True)

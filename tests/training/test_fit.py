@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import keras
@@ -11,30 +10,11 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from tests.training.conftest import event_files, read_events, toy_config
+from tests.training.conftest import event_files, read_events, train_toy
 from tests.training.toy_gan import ToyGAN, toy_dataset
-from training import fit, run
-from training.callbacks import grid_image, to_unit_range
+from training import fit
 from training.export import load_generator
-
-
-@dataclasses.dataclass
-class TrainedRun:
-    model: ToyGAN
-    run: run.Run
-    history: dict
-    fixed_inputs: tuple
-
-
-def train_toy(run_dir, dataset=None, **flag_values):
-    """setup_run -> build_and_compile -> fit, as a model's train.py does; returns (model, run, history, fixed)."""
-    config = toy_config(run_dir, **flag_values)
-    current = run.setup_run("toy_gan", config)
-    dataset = dataset or toy_dataset(config["batch_size"])
-    model = fit.build_and_compile(current, config, ToyGAN)
-    fixed_inputs = fit.take_fixed_inputs(toy_dataset(), config["num_grid_samples"])
-    history = fit.fit(model, dataset, current, config, fixed_inputs, verbose=0)
-    return TrainedRun(model, current, history, fixed_inputs)
+from training.images import grid_image, to_unit_range
 
 
 @pytest.fixture(scope="module")

@@ -73,3 +73,42 @@ def test_the_tpu_strategy_without_a_tpu_says_so(monkeypatch):
     monkeypatch.delenv("TPU_NAME", raising=False)
     with pytest.raises(RuntimeError, match="--strategy=tpu found no TPU"):
         run.make_strategy("tpu")
+
+
+def test_setup_run_prints_the_devices_strategy_and_policy_in_one_line(tmp_path, capsys):
+    run.setup_run("toy_gan", toy_config(tmp_path / "run", mixed_precision="mixed_bfloat16"))
+
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Training on:")]
+    assert lines == [
+        "Training on: 1 x CPU (/physical_device:CPU:0), strategy default, 1 replica, policy mixed_bfloat16"
+    ]
+
+
+def test_the_run_layout_names_every_file_of_a_run_directory(tmp_path):
+    layout = run.RunLayout.open(str(tmp_path))
+
+    paths = [
+        layout.config_path,
+        layout.history_path,
+        layout.loss_plot_path,
+        layout.grid_path(3),
+        layout.grids_animation_path,
+        layout.tensorboard_dir,
+        layout.backup_dir,
+        layout.export_path("face2cartoon"),
+        layout.semantics_dir,
+    ]
+    assert [path.relative_to(tmp_path).as_posix() for path in paths] == [
+        "config.json",
+        "history.json",
+        "losses.png",
+        "grids/epoch_0003.png",
+        "grids.gif",
+        "tensorboard",
+        "backup",
+        "export/face2cartoon.keras",
+        "semantics",
+    ]
+    assert layout.read_config() == {}
+    layout.config_path.write_text(json.dumps({"face_background": "white"}))
+    assert layout.read_config() == {"face_background": "white"}

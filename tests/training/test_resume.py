@@ -52,3 +52,29 @@ def test_a_killed_run_resumes_at_the_backed_up_step_and_finishes_the_total(tmp_p
     assert sorted(read_events(new_files)["batch_d_loss"]) == [5, 6, 7, 8, 9]
     assert json.loads((run_dir / "history.json").read_text())["epoch"] == [1, 2, 3]
     assert sorted(path.name for path in (run_dir / "grids").iterdir()) == [f"epoch_000{n}.png" for n in (1, 2, 3)]
+
+
+def error_lines(result: subprocess.CompletedProcess) -> list:
+    return [line for line in result.stderr.splitlines() if line.startswith("error:")]
+
+
+def test_a_diverged_run_ends_in_one_line_naming_the_loss_the_step_and_the_last_good_step(tmp_path):
+    run_dir = tmp_path / "run"
+    result = toy_train(run_dir, "--nan_from_step=5")  # backups after steps 2, 3 (epoch end) and 4
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert error_lines(result) == [
+        "error: Training diverged at step 5 (epoch 2, step 2): d_loss=nan, g_loss=nan; the backup in "
+        f"{run_dir.resolve() / 'backup'} holds the last good state, step 4."
+    ]
+
+
+def test_a_run_diverged_before_any_backup_says_no_good_state_was_saved(tmp_path):
+    result = toy_train(tmp_path / "run", "--nan_from_step=1")
+
+    assert result.returncode == 1
+    assert error_lines(result) == [
+        "error: Training diverged at step 1 (epoch 1, step 1): d_loss=nan, g_loss=nan; "
+        "no good state was backed up yet; rerun with a new --run_dir."
+    ]

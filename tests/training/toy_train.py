@@ -1,7 +1,8 @@
 """`python -m tests.training.toy_train --run_dir=DIR`: the toy GAN trained the way a model's train.py trains.
 
 With `--kill_after_steps=N` the process kills itself (SIGKILL, as a preempted
-machine: no cleanup) after N steps. At the end it prints one JSON line saying
+machine: no cleanup) after N steps; with `--nan_from_step=N` its losses turn
+NaN at step N. At the end it prints one JSON line saying
 where training started and how many steps this process ran.
 """
 
@@ -22,6 +23,7 @@ flags.define_common_flags(
     epochs=3, steps_per_epoch=3, batch_size=2, learning_rate=1e-3, log_every_n_steps=1, num_grid_samples=2
 )
 absl_flags.DEFINE_integer("kill_after_steps", 0, "Kill this process after N training steps (0: never).")
+absl_flags.DEFINE_integer("nan_from_step", None, "Feed NaN batches from this training step on (1-based).")
 FLAGS = absl_flags.FLAGS
 
 
@@ -49,13 +51,14 @@ class Probe(keras.callbacks.Callback):
 
 def main(argv):
     del argv
-    config = flags.config_from_flags("toy_gan", ["kill_after_steps"])
-    current = run.setup_run("toy_gan", config)
-    dataset = toy_dataset(config["batch_size"])
-    model = fit.build_and_compile(current, config, ToyGAN)
-    probe = Probe(config["kill_after_steps"])
-    fixed_inputs = fit.take_fixed_inputs(dataset, config["num_grid_samples"])
-    fit.fit(model, dataset, current, config, fixed_inputs, extra_callbacks=[probe], verbose=0)
+    config = flags.config_from_flags("toy_gan", ["kill_after_steps", "nan_from_step"])
+    with fit.one_line_failures():
+        current = run.setup_run("toy_gan", config)
+        dataset = toy_dataset(config["batch_size"], config["nan_from_step"])
+        model = fit.build_and_compile(current, config, ToyGAN)
+        probe = Probe(config["kill_after_steps"])
+        fixed_inputs = fit.take_fixed_inputs(dataset, config["num_grid_samples"])
+        fit.fit(model, dataset, current, config, fixed_inputs, extra_callbacks=[probe], verbose=0)
     report = {
         "iterations_at_start": probe.iterations_at_start,
         "steps_run": probe.steps_run,

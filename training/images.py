@@ -1,0 +1,82 @@
+"""Drawing what a run shows: image grids (PNG, and arrays for TensorBoard), their animation, the loss plot."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from PIL import Image
+
+
+def to_unit_range(images) -> np.ndarray:
+    """Images in [-1, 1] (tensor or array) -> float32 NumPy in [0, 1]."""
+    images = keras.ops.convert_to_numpy(keras.ops.cast(images, "float32"))
+    return np.clip((images + 1.0) / 2.0, 0.0, 1.0)
+
+
+def grid_image(rows, gap: int = 2) -> np.ndarray:
+    """[(name, images [N, H, W, 3] in [0, 1]), ...] -> one [H', W', 3] image, rows top to bottom, white gaps."""
+    height, width = rows[0][1].shape[1:3]
+    columns = max(len(images) for _, images in rows)
+    grid = np.ones((len(rows) * (height + gap) - gap, columns * (width + gap) - gap, 3), "float32")
+    for row, (_, images) in enumerate(rows):
+        for column, image in enumerate(images):
+            top, left = row * (height + gap), column * (width + gap)
+            grid[top : top + height, left : left + width] = image
+    return grid
+
+
+def save_grid_png(rows, path, title: str = "") -> None:
+    """[(name, images [N, H, W, 3] in [0, 1]), ...] -> a PNG with one row per name, labelled on the left."""
+    columns = max(len(images) for _, images in rows)
+    figure = Figure(figsize=(1.6 + 1.2 * columns, 0.4 + 1.2 * len(rows)), layout="constrained")
+    axes = figure.subplots(len(rows), columns, squeeze=False, gridspec_kw={"wspace": 0.03, "hspace": 0.03})
+    for row, (name, images) in enumerate(rows):
+        for column, ax in enumerate(axes[row]):
+            if column < len(images):
+                ax.imshow(images[column], interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+        axes[row][0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=10)
+    if title:
+        figure.suptitle(title)
+    figure.savefig(path, dpi=100)
+
+
+def save_animation(png_paths, path, max_frames: int = 100, frame_ms: int = 400, last_frame_ms: int = 2000) -> None:
+    """The PNGs (e.g. one grid per epoch, in order) as a looping animated GIF.
+
+    At most `max_frames`, evenly spread and always including the last, so a
+    300-epoch run stays a GIF of a few megabytes; the last frame is held longer.
+    """
+    png_paths = list(png_paths)
+    picks = np.unique(np.linspace(0, len(png_paths) - 1, min(max_frames, len(png_paths))).round().astype(int))
+    frames = []
+    for index in picks:
+        with Image.open(png_paths[index]) as png:
+            frames.append(png.convert("RGB").quantize())  # 1 byte a pixel: 100 large frames fit in memory
+    durations = [frame_ms] * (len(frames) - 1) + [last_frame_ms]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=durations, loop=0)
+
+
+def plot_losses(history: dict, path) -> None:
+    """One panel per logged loss against the epoch."""
+    names = [name for name in history if name != "epoch"]
+    columns = min(3, len(names))
+    rows = -(-len(names) // columns)
+    figure = Figure(figsize=(4.0 * columns, 3.0 * rows))
+    axes = figure.subplots(rows, columns, squeeze=False).ravel()
+    for ax, name in zip(axes, names):
+        values = [np.nan if value is None else value for value in history[name]]
+        ax.plot(history["epoch"], values, marker="o", markersize=3)
+        ax.set_title(name)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    for ax in axes[len(names) :]:
+        ax.set_visible(False)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
