@@ -6,7 +6,7 @@ from single_gan import networks
 from single_gan.model import DCGAN
 from training.registry import Benchmark, ModelSpec
 
-# The config.json values the DCGAN's constructor takes as they are (single_gan.train's flags of the same names).
+# The run config values the DCGAN's constructor takes as they are (single_gan.train's flags of the same names).
 MODEL_ARGUMENTS = ["noise_dim", "generator_filters", "discriminator_filters"]
 
 

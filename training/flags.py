@@ -133,7 +133,7 @@ def config_from_flags(model_name: str, extra_flag_names=(), flag_values: flags.F
     """{"model": model_name, common flags..., extra flags...}: the parsed values, a plain dict.
 
     Defaults that depend on other flags are resolved here, so the config
-    (and `config.json`) says what the run really used.
+    (and the config the run saves) says what the run really used.
     """
     config = {"model": model_name}
     for name in (*COMMON_FLAG_NAMES, *extra_flag_names):

@@ -62,8 +62,8 @@ class Benchmark:
 class ModelSpec:
     """One model package, as the shared tools see it.
 
-    name: the model's name, as `training.run.setup_run` records it in config.json.
-    build: a run's config (config.json) -> the model `<package>.train` trains.
+    name: the model's name, as `training.run.setup_run` records it in the run config.
+    build: a run's config (as the run directory saves it) -> the model `<package>.train` trains.
     untrained: -> a model with fresh weights at its default settings (the floor a trained one must beat).
     generators: the names of `model.exportable_models()`, exported as `<run_dir>/export/<name>.keras`.
     directions: the generators that translate images, named "<source>2<target>"; empty for a model

@@ -8,7 +8,7 @@ from training.registry import Benchmark, ModelSpec
 from xgan.model import DIRECTIONS, XGAN
 from xgan.networks import IMAGE_SHAPE
 
-# The config.json values XGAN's constructor takes as they are (xgan.train's flags of the same names).
+# The run config values XGAN's constructor takes as they are (xgan.train's flags of the same names).
 MODEL_ARGUMENTS = [
     "reconstruction_weight",
     "domain_adversarial_weight",

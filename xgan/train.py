@@ -9,7 +9,7 @@ auto-encoders up, play domain confusion instead of gradient reversal, and
 weigh the other terms below 1 (docs/experiments.md has the runs behind each).
 `--recipe=report` restores every report setting at once: every ω = 1, gradient
 reversal, no warm-up, independently drawn private halves, photos as given.
-Flags given on the command line win over the recipe, and config.json records
+Flags given on the command line win over the recipe, and the run config records
 both. The report's full setting on real data, e.g. on a GPU:
 
   python -m xgan.train --recipe=report --face_source=folder:data/celeba_cropped \\
