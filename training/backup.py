@@ -170,7 +170,11 @@ class ResumableBackup(keras.callbacks.Callback):
     def _load(self, path: Path) -> int:
         """Loads the state in `path` into the model; returns its completed steps."""
         with h5py.File(path, "r") as weights_file:
-            metadata = json.loads(weights_file.attrs["training_metadata"])
+            recorded = weights_file.attrs.get("training_metadata")
+        if recorded is None and path.name == LATEST_WEIGHTS:
+            # A backup from before the steps travelled inside the weights file: its metadata file describes latest.
+            recorded = (self.backup_dir / METADATA).read_text()
+        metadata = json.loads(recorded)
         if metadata["steps_per_epoch"] != self.steps_per_epoch:
             raise BackupError(
                 f"the backup in {self.backup_dir} was written with steps_per_epoch={metadata['steps_per_epoch']}; "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import h5py
 import pytest
 
 from tests.training.conftest import train_toy
@@ -60,3 +61,16 @@ def test_without_a_readable_state_the_error_says_how_to_start_afresh_and_deletes
 
     assert "\n" not in str(error.value)
     assert {name: (backup_dir / name).read_bytes() for name in left} == left
+
+
+def test_a_backup_whose_weights_file_does_not_record_its_steps_resumes_from_the_metadata_file(backed_up_every_step):
+
+    backup_dir = backed_up_every_step.run.backup_dir
+    (backup_dir / "previous.weights.h5").unlink()
+    with h5py.File(backup_dir / "latest.weights.h5", "a") as weights_file:
+        del weights_file.attrs["training_metadata"]  # as the backups of earlier versions were written
+
+    resumed = train_toy(backup_dir.parent, epochs=3)
+
+    assert int(resumed.model.g_optimizer.iterations) == 9  # step 6 restored, then the 3 steps of epoch 3
+    assert backed_up_steps(backup_dir) == 9
