@@ -13,14 +13,16 @@ from preprocessing.synthetic.records import make_record
 if TYPE_CHECKING:
     import tensorflow as tf
 
+POOL_SLICE = 256  # records a finite source reads from its pool per Python call
+
 
 def as_dataset(domain: str, size: int = 64, seed: int = 0, count: int | None = None) -> tf.data.Dataset:
     """Records 0, 1, 2, ... of `seed`: endless and rendered on the fly, or the first `count` from a pool.
 
-    A pool is rendered (or loaded from the cache) once, here, before the dataset is built, so that
-    iterating it costs a copy per record (see `pool`). Elements: {"image": uint8 [size, size, 3],
-    "attributes": {name: int32 scalar}, "landmarks": float32 [5, 2], "mask": uint8 [size, size, 1]};
-    the order is deterministic even though records are read in parallel.
+    A pool is rendered (or loaded from the cache) once, here, before the dataset is built, and read
+    POOL_SLICE records per Python call, so iterating it costs little more than a copy (see `pool`).
+    Elements: {"image": uint8 [size, size, 3], "attributes": {name: int32 scalar}, "landmarks":
+    float32 [5, 2], "mask": uint8 [size, size, 1]}, in index order.
     """
     import tensorflow as tf  # here, not at the top: rendering and the CLI start faster without it
 
@@ -28,30 +30,42 @@ def as_dataset(domain: str, size: int = 64, seed: int = 0, count: int | None = N
     if count is not None and count < 0:
         raise ValueError(f"count must be >= 0 or None, got {count}")
     names = tuple(ATTRIBUTE_VARIANTS)
+    output_types = [tf.uint8, tf.int32, tf.float32, tf.uint8]
+    shapes = ([size, size, 3], [len(names)], [len(LANDMARK_NAMES), 2], [size, size, 1])
+
+    def shaped(arrays, leading=()) -> tuple:
+        return tuple(tf.ensure_shape(array, [*leading, *shape]) for array, shape in zip(arrays, shapes))
+
     if count is None:
 
-        def arrays_of(index: np.int64) -> tuple[np.ndarray, ...]:
+        def render(index: np.int64) -> tuple[np.ndarray, ...]:
             return record_arrays(make_record(domain, seed, int(index), size))
 
-        indices = tf.data.Dataset.counter()  # the endless range 0, 1, 2, ... (infinite cardinality)
+        # The endless range 0, 1, 2, ... (infinite cardinality), each record rendered as it is read.
+        arrays = tf.data.Dataset.counter().map(
+            lambda index: shaped(tf.numpy_function(render, [index], output_types, stateful=False)),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
     else:
         records = pool_arrays(domain, size, seed, count)
 
-        def arrays_of(index: np.int64) -> tuple[np.ndarray, ...]:
-            return tuple(records[field][index] for field in FIELDS)
+        def read(start: np.int64, stop: np.int64) -> tuple[np.ndarray, ...]:
+            return tuple(np.asarray(records[field][start:stop]) for field in FIELDS)
 
-        indices = tf.data.Dataset.range(count)
+        # Slices of POOL_SLICE records: one Python call per slice, not per record, and no copy of the
+        # pool inside the dataset's graph.
+        starts = tf.data.Dataset.range(0, count, POOL_SLICE)
+        arrays = starts.map(
+            lambda start: shaped(
+                tf.numpy_function(read, [start, tf.minimum(start + POOL_SLICE, count)], output_types, stateful=False),
+                leading=[None],
+            )
+        ).unbatch()
 
-    def to_element(index: tf.Tensor) -> dict:
-        image, attributes, landmarks, mask = tf.numpy_function(
-            arrays_of, [index], [tf.uint8, tf.int32, tf.float32, tf.uint8], stateful=False
-        )
-        attributes = tf.ensure_shape(attributes, [len(names)])
-        return {
-            "image": tf.ensure_shape(image, [size, size, 3]),
-            "attributes": {name: attributes[i] for i, name in enumerate(names)},
-            "landmarks": tf.ensure_shape(landmarks, [len(LANDMARK_NAMES), 2]),
-            "mask": tf.ensure_shape(mask, [size, size, 1]),
-        }
+    def to_element(image, attributes, landmarks, mask) -> dict:
+        attributes = {name: attributes[i] for i, name in enumerate(names)}
+        return {"image": image, "attributes": attributes, "landmarks": landmarks, "mask": mask}
 
-    return indices.map(to_element, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    dataset = arrays.map(to_element)
+    return dataset if count is None else dataset.apply(tf.data.experimental.assert_cardinality(count))
