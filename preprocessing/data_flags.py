@@ -4,11 +4,11 @@
     ...
     faces = data_flags.load_domain_from_config(config, "face", image_size=64)
 
-defines `--face_source`, `--face_crop`, `--face_background`, `--face_augment`
-(and `--tfds_data_dir` once) and loads the domain they describe. A third
-element in a domain's tuple is the default of its `--*_background` ("keep"
-otherwise). A model with a single domain names it
-`""`: its flags are then plain `--source`, `--crop`, `--augment`.
+defines `--face_source`, `--face_crop`, `--face_background`, `--face_augment`,
+`--face_load_size` (and `--tfds_data_dir` once) and loads the domain they
+describe. A third element in a domain's tuple is the default of its
+`--*_background` ("keep" otherwise). A model with a single domain names it
+`""`: its flags are then plain `--source`, `--crop`, `--augment`, `--load_size`.
 """
 
 from __future__ import annotations
@@ -25,15 +25,15 @@ TFDS_DATA_DIR = "tfds_data_dir"
 
 
 def domain_flag_names(domain: str) -> list[str]:
-    """[<domain>_source, _crop, _background, _augment]; [source, crop, background, augment] for the domain ""."""
+    """[<domain>_source, _crop, _background, _augment, _load_size]; unprefixed for the domain ""."""
     prefix = f"{domain}_" if domain else ""
-    return [f"{prefix}source", f"{prefix}crop", f"{prefix}background", f"{prefix}augment"]
+    return [f"{prefix}{name}" for name in ("source", "crop", "background", "augment", "load_size")]
 
 
 def define_domain_flags(domains: dict, flag_values: flags.FlagValues = flags.FLAGS) -> list[str]:
     """`domains`: {name: (default source spec, description[, default background])}; returns every flag name."""
     for domain, (default_source, description, *background_default) in domains.items():
-        source, crop, background, augment = domain_flag_names(domain)
+        source, crop, background, augment, load_size = domain_flag_names(domain)
         flags.DEFINE_string(source, default_source, f"Source of {description}: {SPEC_HELP}.", flag_values=flag_values)
         flags.DEFINE_enum(
             crop,
@@ -59,6 +59,15 @@ def define_domain_flags(domains: dict, flag_values: flags.FlagValues = flags.FLA
             "(rotate/shift fight the non-frontal-face failure the report describes).",
             flag_values=flag_values,
         )
+        flags.DEFINE_integer(
+            load_size,
+            None,
+            f"Side {description} is resized to before its image-size window is taken: a random window with "
+            f"--{augment}=random_crop (CycleGAN loads 286 and crops 256), else the centre one. "
+            "Default: the image size (no window).",
+            lower_bound=1,
+            flag_values=flag_values,
+        )
     flags.DEFINE_string(
         TFDS_DATA_DIR,
         None,
@@ -73,9 +82,13 @@ def load_domain_from_config(config: dict, domain: str, image_size: int, seed_off
     """The batched, endless domain the config's `<domain>_*` flags describe.
 
     A source that cannot be read, or cannot take the options asked for, ends the CLI with a one-line
-    "error: --<domain>_source=...: why" and exit code 2.
+    "error: --<domain>_source=...: why" and exit code 2; a load size that does not fit the augmentations
+    ends it with one naming `--<domain>_load_size`.
     """
-    source, crop, background, augment = domain_flag_names(domain)
+    source, crop, background, augment, load_size = domain_flag_names(domain)
+    load_size_problem = _load_size_problem(config, domain, image_size)
+    if load_size_problem:
+        _exit_with_usage_error(load_size_problem)
     try:
         return load_domain(
             config[source],
@@ -84,10 +97,27 @@ def load_domain_from_config(config: dict, domain: str, image_size: int, seed_off
             crop=config[crop],
             background=config[background],
             augment=config[augment],
+            load_size=config[load_size],
             seed=config["seed"] + seed_offset,
             tfds_data_dir=config[TFDS_DATA_DIR],
             **kwargs,
         )
     except ValueError as error:  # SourceError, or e.g. a white background for a source without masks
-        print(f"error: --{source}={config[source]}: {error}", file=sys.stderr)
-        raise SystemExit(EXIT_USAGE) from error
+        _exit_with_usage_error(f"--{source}={config[source]}: {error}")
+
+
+def _load_size_problem(config: dict, domain: str, image_size: int) -> str | None:
+    """Why the domain's `--*_load_size` cannot serve its `--*_augment` at `image_size`; None if it can."""
+    _, _, _, augment, load_size = domain_flag_names(domain)
+    size = config[load_size]
+    if "random_crop" in config[augment] and (size is None or size <= image_size):
+        given = "it is not set" if size is None else f"got {size}"
+        return f"--{augment}=random_crop needs --{load_size} > the image size ({image_size}); {given}"
+    if size is not None and size < image_size:
+        return f"--{load_size}={size} is smaller than the image size ({image_size})"
+    return None
+
+
+def _exit_with_usage_error(message: str):
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(EXIT_USAGE)

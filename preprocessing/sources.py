@@ -5,8 +5,11 @@ Specs:
   cartoonset:PATH             a Cartoon Set folder (csNNN.png + csNNN.csv; 10k flat or 100k in 0-9)
   tfds:NAME[/CONFIG]:SPLIT    a TensorFlow Datasets split, e.g. tfds:celeb_a:train,
                               tfds:cycle_gan/horse2zebra:trainA, tfds:celeb_a:test[:1000]
-  synthetic:DOMAIN[:COUNT]    the built-in procedural faces (cartoon | photo); endless
-                              without COUNT, else COUNT fixed records
+  synthetic:DOMAIN[:COUNT]    the built-in procedural faces (cartoon | photo); without COUNT
+                              endless, rendered as they are read; with COUNT, records
+                              0 .. COUNT-1 rendered once before reading (pools of 1024 or
+                              more are saved under ~/.cache/xgan-toolkit/synthetic, or
+                              $SYNTHETIC_CACHE_DIR, and loaded from there next time)
 
 Every record is a dict with "image" (HxWx3 uint8) and, where the source has
 them, "attributes" ({name: int32}), "landmarks" (5x2 float32 (x, y) pixels in
