@@ -20,6 +20,8 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.profiler import model_analyzer, option_builder
 
+from benchmarks.arguments import int_at_least
+
 MATMUL_SIZE = 2048
 
 
@@ -97,7 +99,7 @@ def matmul_gflops(repeats: int = 5, trials: int = 5) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=sorted(MODELS), required=True, help="model package to time")
-    parser.add_argument("--steps", type=int, default=20, help="timed train steps per setting")
+    parser.add_argument("--steps", type=int_at_least(1), default=20, help="timed train steps per setting")
     args = parser.parse_args()
 
     peak = matmul_gflops()

@@ -157,6 +157,29 @@ _VALIDATORS = {
     "momentum": (lambda value: 0 <= value < 1, "must be in [0, 1)"),
 }
 
+
+def _rates_at_least_the_minimum(values: dict) -> bool:
+    """Whether the cyclic / cosine floor --min_learning_rate lies below every rate it bounds."""
+    rates = [
+        values[name] for name in ("learning_rate", "g_learning_rate", "d_learning_rate") if values[name] is not None
+    ]
+    return all(values["min_learning_rate"] <= rate for rate in rates)
+
+
+# (flag names, what their values {name: value} must satisfy together, the error message)
+_MULTI_FLAG_VALIDATORS = (
+    (
+        ("decay_start_epoch", "epochs"),
+        lambda values: values["decay_start_epoch"] is None or values["decay_start_epoch"] < values["epochs"],
+        "--decay_start_epoch must be < --epochs (the decay needs at least one epoch)",
+    ),
+    (
+        ("min_learning_rate", "learning_rate", "g_learning_rate", "d_learning_rate"),
+        _rates_at_least_the_minimum,
+        "--min_learning_rate must be <= --learning_rate, --g_learning_rate and --d_learning_rate",
+    ),
+)
+
 # {flag name: its value when not given, from the config}: resolved into the config, so config.json says it.
 _DERIVED_DEFAULTS = {
     "decay_start_epoch": lambda config: config["epochs"] // 2,
@@ -176,6 +199,8 @@ def define_common_flags(flag_values: flags.FlagValues = flags.FLAGS, **defaults)
         define(name, defaults.get(name, default), help=help_text, flag_values=flag_values, **extra)
     for name, (checker, message) in _VALIDATORS.items():
         flags.register_validator(name, checker, message, flag_values=flag_values)
+    for names, checker, message in _MULTI_FLAG_VALIDATORS:
+        flags.register_multi_flags_validator(names, checker, message, flag_values=flag_values)
 
 
 def config_from_flags(model_name: str, extra_flag_names=(), flag_values: flags.FlagValues = flags.FLAGS) -> dict:

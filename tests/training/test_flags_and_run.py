@@ -114,11 +114,20 @@ def test_a_preset_moves_the_defaults_derived_from_its_values_but_not_given_flags
         ("--weight_decay=-1e-4", "flag --weight_decay=-1e-4: -0.0001 is not a non-negative number"),
         ("--seed=-1", "flag --seed=-1: "),
         ("--batch_size=0", "flag --batch_size=0: "),
+        (
+            "--decay_start_epoch=3 --epochs=3",
+            "flags decay_start_epoch=3, epochs=3: --decay_start_epoch must be < --epochs",
+        ),
+        (
+            "--min_learning_rate=1e-3 --g_learning_rate=1e-4",
+            "flags min_learning_rate=0.001, learning_rate=0.0002, g_learning_rate=0.0001, d_learning_rate=None: "
+            "--min_learning_rate must be <=",
+        ),
     ],
 )
 def test_a_value_out_of_its_flags_range_is_refused_naming_the_flag(argument, message):
     with pytest.raises(absl_flags.IllegalFlagValueError) as error:
-        parsed_common_flags(argument)
+        parsed_common_flags(*argument.split())
     assert str(error.value).startswith(message)
     assert "\n" not in str(error.value)
 
