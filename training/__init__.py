@@ -16,7 +16,9 @@ updates inside `train_step`), `gan_model` (`GANModel`, a base class doing the
 contract's compile / metrics / compile-config plumbing), `gan_losses` (the
 adversarial losses GANs share), `callbacks` (backup/resume, NaN guard,
 TensorBoard, image grids and their GIF, loss plot), `export` (generators as
-.keras), `fit` (the glue).
+.keras), `fit` (the glue). For a model's own `train_step`: `image_pool`
+(`ImagePool`, CycleGAN's history of generated images) and `constraints`
+(`ClipConstraint`, elementwise clipping after every update).
 
 The contract a model package's `keras.Model` follows:
 

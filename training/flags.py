@@ -7,7 +7,9 @@ A model package's `train.py` defines its own flags, then
 with its own measured or published defaults, and after parsing turns both into
 one plain, JSON-serialisable dict with `config_from_flags("xgan", ["gan_weight", ...])`.
 A model with named settings (the report's experiments, say) resolves them with
-`apply_preset`, so flags given on the command line still win.
+`apply_preset`, so flags given on the command line still win. Parsing refuses
+a value out of its flag's range (a negative learning rate, beta_1 = 1, ...) with
+one line naming the flag.
 """
 
 from __future__ import annotations
@@ -64,7 +66,13 @@ _DEFINITIONS = {
     ),
     "jit_compile": (flags.DEFINE_bool, False, "Compile the train step with XLA.", {}),
     # Optimisation.
-    "learning_rate": (flags.DEFINE_float, 2e-4, "Initial (peak, for cyclic) learning rate of every optimizer.", {}),
+    "learning_rate": (
+        flags.DEFINE_float,
+        2e-4,
+        "Initial (peak, for cyclic) learning rate of every optimizer without its own --g_learning_rate or "
+        "--d_learning_rate.",
+        {},
+    ),
     "g_learning_rate": (
         flags.DEFINE_float,
         None,

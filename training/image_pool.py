@@ -62,7 +62,7 @@ class ImagePool(keras.layers.Layer):
         if self.size == 0:
             return images
         batch = tf.shape(images)[0]
-        coins, slots = self._draw(batch)
+        coins, slots = self.draws(batch)
 
         def one_image(index, pool, stored, outputs):
             image = images[index]
@@ -89,11 +89,15 @@ class ImagePool(keras.layers.Layer):
         self.calls.assign_add(1)
         return outputs
 
-    def _draw(self, batch):
-        """Per image: whether a full pool swaps it (probability 0.5), and the random slot it would swap with."""
+    def draws(self, batch):
+        """Per image of the next call: whether a full pool swaps it (probability 0.5), and the slot it would take.
+
+        Depends only on `seed`, the replica and the call count, so the next
+        call draws the same. XLA-compiled and eager calls draw different numbers.
+        """
         context = tf.distribute.get_replica_context()
         replica = context.replica_id_in_sync_group if context is not None else 0
-        # Philox named, not auto-selected: XLA and the CPU kernels would otherwise draw differently.
+        # Philox named, not auto-selected, so the numbers do not depend on the device's choice.
         key = tf.random.experimental.stateless_fold_in(
             tf.cast(tf.stack([self.seed, replica]), "int64"), tf.convert_to_tensor(self.calls), alg="philox"
         )

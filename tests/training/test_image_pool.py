@@ -46,7 +46,7 @@ def test_the_pool_fills_then_swaps_as_the_reference_policy(jit_compile):
     pool = ImagePool(5, IMAGE_SHAPE, seed=3)
     # XLA's Philox draws other numbers than the CPU kernel's: the reference takes the draws of the same mode.
     query, draw = (
-        (tf.function(f, jit_compile=True) for f in (pool.__call__, pool._draw)) if jit_compile else (pool, pool._draw)
+        (tf.function(f, jit_compile=True) for f in (pool.__call__, pool.draws)) if jit_compile else (pool, pool.draws)
     )
     expected_pool = []
 
@@ -75,7 +75,7 @@ def test_a_filling_pool_returns_and_stores_its_inputs():
 
 def test_a_full_pool_returns_a_stored_image_half_of_the_time_from_any_slot():
     pool = ImagePool(10, IMAGE_SHAPE, seed=0)
-    query, draw = (tf.function(f, jit_compile=True) for f in (pool.__call__, pool._draw))
+    query, draw = (tf.function(f, jit_compile=True) for f in (pool.__call__, pool.draws))
     all_batches = batches(41, 50)
     query(all_batches[0][:10])  # fills it
     stored_values = set(pool.images.numpy()[:, 0, 0, 0])
