@@ -20,6 +20,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from benchmarks.arguments import int_at_least
 from evaluation.features import INCEPTION_SIZE, load_inception
 
 FID_SAMPLE = 50_000
@@ -45,12 +46,14 @@ def images_per_second(extractor, batch_size: int, batches: int, input_size: int)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch_size", type=int, default=32, help="images per batch")
-    parser.add_argument("--batches", type=int, default=5, help="timed batches")
-    parser.add_argument("--input_size", type=int, default=64, help="side of the images fed in (resized to 299)")
+    parser.add_argument("--batch_size", type=int_at_least(1), default=32, help="images per batch")
+    parser.add_argument("--batches", type=int_at_least(1), default=5, help="timed batches")
+    parser.add_argument(
+        "--input_size", type=int_at_least(1), default=64, help="side of the images fed in (resized to 299)"
+    )
     parser.add_argument(
         "--inception_size",
-        type=int,
+        type=int_at_least(75),
         default=INCEPTION_SIZE,
         help="InceptionV3's input side (299 for real scores; smaller only for quick tests)",
     )

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from benchmarks.arguments import int_at_least
 from preprocessing import cartoonset, image_io, synthetic
 from preprocessing.pipeline import REPORT_CENTER_CROP_FRACTION, load_domain
 
@@ -60,8 +61,8 @@ def take_images(batches, count: int) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=int, default=500, help="number of 500x500 RGBA PNGs to write")
-    parser.add_argument("--cached_epochs", type=int, default=20, help="cached epochs to time")
+    parser.add_argument("--images", type=int_at_least(1), default=500, help="number of 500x500 RGBA PNGs to write")
+    parser.add_argument("--cached_epochs", type=int_at_least(1), default=20, help="cached epochs to time")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -18,6 +18,7 @@ import time
 
 import cv2
 
+from benchmarks.arguments import int_at_least
 from preprocessing import synthetic
 
 CASES = (("cartoon", 64), ("photo", 64), ("cartoon", 128), ("photo", 128))
@@ -41,8 +42,8 @@ def images_per_second(domain: str, size: int, images: int, warm_up: int) -> floa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=int, default=1000, help="records timed per domain and size")
-    parser.add_argument("--warm_up", type=int, default=200, help="records rendered before timing each case")
+    parser.add_argument("--images", type=int_at_least(1), default=1000, help="records timed per domain and size")
+    parser.add_argument("--warm_up", type=int_at_least(0), default=200, help="records rendered before timing each case")
     args = parser.parse_args()
     pin_to_one_core()
     figures = {

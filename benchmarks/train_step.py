@@ -20,6 +20,7 @@ import keras
 import tensorflow as tf
 from tensorflow.python.profiler import model_analyzer, option_builder
 
+from benchmarks.arguments import int_at_least
 from training import registry
 
 MATMUL_SIZE = 2048
@@ -80,7 +81,7 @@ def matmul_gflops(repeats: int = 5, trials: int = 5) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=registry.names(), required=True, help="registered model to time")
-    parser.add_argument("--steps", type=int, default=20, help="timed train steps per setting")
+    parser.add_argument("--steps", type=int_at_least(1), default=20, help="timed train steps per setting")
     args = parser.parse_args(argv)
 
     peak = matmul_gflops()

@@ -94,7 +94,7 @@ def define_flags(flag_values: flags.FlagValues) -> None:
         lower_bound=2,
     )
     define(flags.DEFINE_integer, "is_splits", metrics.IS_SPLITS, "IS: number of splits.", lower_bound=1)
-    define(flags.DEFINE_integer, "seed", 0, "Seed of synthetic sources and of the KID subsets.")
+    define(flags.DEFINE_integer, "seed", 0, "Seed of synthetic sources and of the KID subsets.", lower_bound=0)
     define(flags.DEFINE_string, "tfds_data_dir", None, "Where TensorFlow Datasets keeps prepared data.")
     define(flags.DEFINE_string, "output_json", None, "Also write the scores and counts to this JSON file.")
 

@@ -162,7 +162,9 @@ def define_flags(flag_values: flags.FlagValues) -> None:
         "TensorBoard log folder (default: <run_dir>/tensorboard/semantics, else <out>/tensorboard).",
     )
     define(flags.DEFINE_integer, "num_examples", 8, "Source | translation pairs in the example grid.", lower_bound=1)
-    define(flags.DEFINE_integer, "seed", 0, "Seed of the classifiers' training and of --untrained weights.")
+    define(
+        flags.DEFINE_integer, "seed", 0, "Seed of the classifiers' training and of --untrained weights.", lower_bound=0
+    )
 
 
 # -- which translator -----------------------------------------------------------------------------

@@ -42,7 +42,11 @@ def define_flags(flag_values: flags.FlagValues) -> None:
         "out", "grid.png", "Path of the PNG to write (parent folders are created).", flag_values=flag_values
     )
     flags.DEFINE_integer(
-        "seed", 0, "Seed of the noise vectors; the training --seed redraws the training grids.", flag_values=flag_values
+        "seed",
+        0,
+        "Seed of the noise vectors; the training --seed redraws the training grids.",
+        lower_bound=0,
+        flag_values=flag_values,
     )
     flags.DEFINE_bool(
         "interpolate",

@@ -19,6 +19,9 @@ adversarial losses GANs share), `backup` (the state a run resumes from),
 `images` (drawing grids, GIFs, loss plots), `export` (generators as .keras),
 `fit` (the glue, and the one-line failures of a train CLI), `registry` (the
 model packages the shared tools know, each registered once by an entry point).
+For a model's own `train_step`: `image_pool` (`ImagePool`, CycleGAN's history
+of generated images) and `constraints` (`ClipConstraint`, elementwise clipping
+after every update).
 
 The contract a model package's `keras.Model` follows:
 

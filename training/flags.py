@@ -7,17 +7,22 @@ A model package's `train.py` defines its own flags, then
 with its own measured or published defaults, and after parsing turns both into
 one plain, JSON-serialisable dict with `config_from_flags("xgan", ["gan_weight", ...])`.
 A model with named settings (the report's experiments, say) resolves them with
-`apply_preset`, so flags given on the command line still win.
+`apply_preset`, so flags given on the command line still win. Parsing refuses
+a value out of its flag's range (a negative learning rate, beta_1 = 1, ...) with
+one line naming the flag.
 """
 
 from __future__ import annotations
 
 from absl import flags
 
+# NumPy's seeds are 32-bit unsigned integers.
+MAX_SEED = 2**32 - 1
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 MIXED_PRECISION_POLICIES = ("off", "mixed_float16", "mixed_bfloat16")
 LR_SCHEDULES = ("constant", "linear_decay", "cosine", "cyclic")
 OPTIMIZERS = ("adam", "sgd")
+WEIGHT_DECAY_MODES = ("decoupled", "coupled")
 
 
 # {flag name: (absl DEFINE function, default, help, extra keyword arguments)}
@@ -31,7 +36,12 @@ _DEFINITIONS = {
         {"lower_bound": 1},
     ),
     "batch_size": (flags.DEFINE_integer, 16, "Global batch size, split over the replicas.", {"lower_bound": 1}),
-    "seed": (flags.DEFINE_integer, 0, "Seed of Python, NumPy, TensorFlow and Keras random generators.", {}),
+    "seed": (
+        flags.DEFINE_integer,
+        0,
+        "Seed of Python, NumPy, TensorFlow and Keras random generators.",
+        {"lower_bound": 0, "upper_bound": MAX_SEED},
+    ),
     # Where and how to run.
     "run_dir": (
         flags.DEFINE_string,
@@ -56,7 +66,26 @@ _DEFINITIONS = {
     ),
     "jit_compile": (flags.DEFINE_bool, False, "Compile the train step with XLA.", {}),
     # Optimisation.
-    "learning_rate": (flags.DEFINE_float, 2e-4, "Initial (peak, for cyclic) learning rate of every optimizer.", {}),
+    "learning_rate": (
+        flags.DEFINE_float,
+        2e-4,
+        "Initial (peak, for cyclic) learning rate of every optimizer without its own --g_learning_rate or "
+        "--d_learning_rate.",
+        {},
+    ),
+    "g_learning_rate": (
+        flags.DEFINE_float,
+        None,
+        "Learning rate of the generator player's optimizer, in place of --learning_rate (default: --learning_rate).",
+        {},
+    ),
+    "d_learning_rate": (
+        flags.DEFINE_float,
+        None,
+        "Learning rate of the discriminator player's optimizer, in place of --learning_rate "
+        "(default: --learning_rate).",
+        {},
+    ),
     "lr_schedule": (
         flags.DEFINE_enum,
         "constant",
@@ -76,7 +105,7 @@ _DEFINITIONS = {
         flags.DEFINE_float,
         4.0,
         "cyclic: epochs from one minimum of the triangle to the next.",
-        {"lower_bound": 0.0},
+        {},
     ),
     "min_learning_rate": (
         flags.DEFINE_float,
@@ -87,12 +116,19 @@ _DEFINITIONS = {
     "optimizer": (flags.DEFINE_enum, "adam", "Optimizer of every player.", {"enum_values": OPTIMIZERS}),
     "beta_1": (flags.DEFINE_float, 0.9, "Adam's beta_1 (GANs usually 0.5).", {}),
     "beta_2": (flags.DEFINE_float, 0.999, "Adam's beta_2.", {}),
-    "momentum": (flags.DEFINE_float, 0.9, "SGD's momentum.", {"lower_bound": 0.0}),
+    "momentum": (flags.DEFINE_float, 0.9, "SGD's momentum.", {}),
     "weight_decay": (
         flags.DEFINE_float,
         0.0,
-        "Decoupled weight decay (0: none); with --optimizer=adam this selects AdamW.",
+        "Weight decay wd of every optimizer (0: none); --weight_decay_mode says how it applies.",
         {"lower_bound": 0.0},
+    ),
+    "weight_decay_mode": (
+        flags.DEFINE_enum,
+        "decoupled",
+        "decoupled: w -= lr * wd * w beside the update (Keras, AdamW); coupled: wd * w is added to the "
+        "gradient before the update (PyTorch's Adam(weight_decay=...), as the U-GAT-IT reference).",
+        {"enum_values": WEIGHT_DECAY_MODES},
     ),
     # Outputs.
     "log_every_n_steps": (
@@ -117,6 +153,48 @@ _DEFINITIONS = {
 }
 
 
+# {flag name: (what its value must satisfy, the error message)}: ranges absl's bounds cannot say.
+_VALIDATORS = {
+    "learning_rate": (lambda value: value > 0, "must be > 0"),
+    "g_learning_rate": (lambda value: value is None or value > 0, "must be > 0"),
+    "d_learning_rate": (lambda value: value is None or value > 0, "must be > 0"),
+    "cyclic_period_epochs": (lambda value: value > 0, "must be > 0"),
+    # 1 would divide Adam's bias correction 1 - beta^t by zero, and momentum 1 never forgets.
+    "beta_1": (lambda value: 0 <= value < 1, "must be in [0, 1)"),
+    "beta_2": (lambda value: 0 <= value < 1, "must be in [0, 1)"),
+    "momentum": (lambda value: 0 <= value < 1, "must be in [0, 1)"),
+}
+
+
+def _rates_at_least_the_minimum(values: dict) -> bool:
+    """Whether the cyclic / cosine floor --min_learning_rate lies below every rate it bounds."""
+    rates = [
+        values[name] for name in ("learning_rate", "g_learning_rate", "d_learning_rate") if values[name] is not None
+    ]
+    return all(values["min_learning_rate"] <= rate for rate in rates)
+
+
+# (flag names, what their values {name: value} must satisfy together, the error message)
+_MULTI_FLAG_VALIDATORS = (
+    (
+        ("decay_start_epoch", "epochs"),
+        lambda values: values["decay_start_epoch"] is None or values["decay_start_epoch"] < values["epochs"],
+        "--decay_start_epoch must be < --epochs (the decay needs at least one epoch)",
+    ),
+    (
+        ("min_learning_rate", "learning_rate", "g_learning_rate", "d_learning_rate"),
+        _rates_at_least_the_minimum,
+        "--min_learning_rate must be <= --learning_rate, --g_learning_rate and --d_learning_rate",
+    ),
+)
+
+# {flag name: its value when not given, from the config}: resolved into the config, so config.json says it.
+_DERIVED_DEFAULTS = {
+    "decay_start_epoch": lambda config: config["epochs"] // 2,
+    "g_learning_rate": lambda config: config["learning_rate"],
+    "d_learning_rate": lambda config: config["learning_rate"],
+}
+
 COMMON_FLAG_NAMES = tuple(_DEFINITIONS)
 
 
@@ -127,6 +205,10 @@ def define_common_flags(flag_values: flags.FlagValues = flags.FLAGS, **defaults)
         raise TypeError(f"no common flag named {', '.join(unknown)}; the common flags are {', '.join(_DEFINITIONS)}")
     for name, (define, default, help_text, extra) in _DEFINITIONS.items():
         define(name, defaults.get(name, default), help=help_text, flag_values=flag_values, **extra)
+    for name, (checker, message) in _VALIDATORS.items():
+        flags.register_validator(name, checker, message, flag_values=flag_values)
+    for names, checker, message in _MULTI_FLAG_VALIDATORS:
+        flags.register_multi_flags_validator(names, checker, message, flag_values=flag_values)
 
 
 def config_from_flags(model_name: str, extra_flag_names=(), flag_values: flags.FlagValues = flags.FLAGS) -> dict:
@@ -138,14 +220,23 @@ def config_from_flags(model_name: str, extra_flag_names=(), flag_values: flags.F
     config = {"model": model_name}
     for name in (*COMMON_FLAG_NAMES, *extra_flag_names):
         config[name] = flag_values[name].value
-    if config["decay_start_epoch"] is None:
-        config["decay_start_epoch"] = config["epochs"] // 2
-    return config
+    return _resolve_derived_defaults(config, flag_values)
 
 
 def apply_preset(config: dict, preset: dict, flag_values: flags.FlagValues = flags.FLAGS) -> dict:
-    """`config` with `preset`'s values ({flag name: value}) for every flag not given on the command line."""
-    return {**config, **{name: value for name, value in preset.items() if not flag_values[name].present}}
+    """`config` with `preset`'s values ({flag name: value}) for every flag not given on the command line.
+
+    Defaults derived from a flag the preset sets (--g_learning_rate from
+    --learning_rate, say) follow the preset's value.
+    """
+    config = {**config, **{name: value for name, value in preset.items() if not flag_values[name].present}}
+    return _resolve_derived_defaults(config, flag_values, keep=preset)
+
+
+def _resolve_derived_defaults(config: dict, flag_values: flags.FlagValues, keep=()) -> dict:
+    """`config` with each derived default (`_DERIVED_DEFAULTS`) the command line left unset, except those in `keep`."""
+    unset = [name for name in _DERIVED_DEFAULTS if flag_values[name].value is None and name not in keep]
+    return {**config, **{name: _DERIVED_DEFAULTS[name](config) for name in unset}}
 
 
 class _IntListParser(flags.ListParser):

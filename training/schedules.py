@@ -66,9 +66,13 @@ class TriangularCyclic(keras.optimizers.schedules.LearningRateSchedule):
         }
 
 
-def make_learning_rate(config: dict, steps_per_epoch: int):
-    """`config["lr_schedule"]` as a float (constant) or a `LearningRateSchedule` over optimizer steps."""
-    learning_rate = config["learning_rate"]
+def make_learning_rate(config: dict, steps_per_epoch: int, learning_rate: float | None = None):
+    """`config["lr_schedule"]` as a float (constant) or a `LearningRateSchedule` over optimizer steps.
+
+    `learning_rate` (default `config["learning_rate"]`) is the rate the schedule
+    starts from (peaks at, for cyclic): one player's own rate, say.
+    """
+    learning_rate = config["learning_rate"] if learning_rate is None else learning_rate
     total_steps = config["epochs"] * steps_per_epoch
     schedule = config["lr_schedule"]
     if schedule == "constant":
@@ -86,30 +90,74 @@ def make_learning_rate(config: dict, steps_per_epoch: int):
     raise ValueError(f"unknown lr_schedule {schedule!r}; expected constant, linear_decay, cosine or cyclic")
 
 
-def make_optimizer(config: dict, steps_per_epoch: int, name: str | None = None) -> keras.optimizers.Optimizer:
+class _CoupledWeightDecay:
+    """Mixin of a Keras optimizer: weight decay added to the gradient (g + wd * w), not to the weights.
+
+    PyTorch's `Adam(weight_decay=wd)` and `SGD(weight_decay=wd)` decay this
+    way, so the decay passes through Adam's moments; Keras decays decoupled
+    (w -= lr * wd * w beside the update, AdamW). The gradient reaching
+    `update_step` is already unscaled and summed over the replicas, so the
+    decay is added once per step, under any strategy and loss scaling.
+    """
+
+    def _apply_weight_decay(self, variables):
+        """Nothing: `update_step` adds the decay to the gradient instead."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        if self.weight_decay is not None and self._use_weight_decay(variable):
+            gradient = gradient + keras.ops.cast(self.weight_decay, variable.dtype) * variable
+        super().update_step(gradient, variable, learning_rate)
+
+
+@keras.saving.register_keras_serializable(package="training")
+class CoupledAdam(_CoupledWeightDecay, keras.optimizers.Adam):
+    """Adam whose `weight_decay` is added to the gradient, as PyTorch's `Adam(weight_decay=...)`."""
+
+
+@keras.saving.register_keras_serializable(package="training")
+class CoupledSGD(_CoupledWeightDecay, keras.optimizers.SGD):
+    """SGD whose `weight_decay` is added to the gradient, as PyTorch's `SGD(weight_decay=...)`."""
+
+
+# {(optimizer, weight_decay_mode, or None without weight decay): the optimizer class}
+_OPTIMIZER_CLASSES = {
+    ("adam", None): keras.optimizers.Adam,
+    ("adam", "decoupled"): keras.optimizers.AdamW,
+    ("adam", "coupled"): CoupledAdam,
+    ("sgd", None): keras.optimizers.SGD,
+    ("sgd", "decoupled"): keras.optimizers.SGD,
+    ("sgd", "coupled"): CoupledSGD,
+}
+
+
+def make_optimizer(
+    config: dict, steps_per_epoch: int, name: str | None = None, learning_rate: float | None = None
+) -> keras.optimizers.Optimizer:
     """A new optimizer for one player: call it once per network that trains on its own.
 
-    adam -> Adam(beta_1, beta_2), or AdamW when `weight_decay` > 0; sgd -> SGD(momentum, weight_decay).
-    Keras decays weights decoupled from the gradient (w -= lr * weight_decay * w),
-    as AdamW does; PyTorch's Adam(weight_decay=...) used by the U-GAT-IT authors
-    adds weight_decay * w to the gradient instead.
+    `learning_rate` (default `config["learning_rate"]`) is this player's rate
+    (`config["g_learning_rate"]`, say); `config["lr_schedule"]` shapes it.
+    adam -> Adam(beta_1, beta_2); sgd -> SGD(momentum). With `weight_decay` > 0,
+    `weight_decay_mode` decoupled gives AdamW / SGD(weight_decay), which decay
+    the weights beside the update (w -= lr * weight_decay * w); coupled gives
+    `CoupledAdam` / `CoupledSGD`, which add weight_decay * w to the gradient
+    as PyTorch's Adam(weight_decay=...) used by the U-GAT-IT authors does.
     Under the mixed_float16 policy the optimizer is wrapped in a
     `LossScaleOptimizer`: Keras wraps only `model.optimizer` by itself.
     """
-    learning_rate = make_learning_rate(config, steps_per_epoch)
-    weight_decay = config["weight_decay"]
-    if config["optimizer"] == "adam" and weight_decay:
-        optimizer = keras.optimizers.AdamW(
-            learning_rate, weight_decay=weight_decay, beta_1=config["beta_1"], beta_2=config["beta_2"], name=name
-        )
-    elif config["optimizer"] == "adam":
-        optimizer = keras.optimizers.Adam(learning_rate, beta_1=config["beta_1"], beta_2=config["beta_2"], name=name)
-    elif config["optimizer"] == "sgd":
-        optimizer = keras.optimizers.SGD(
-            learning_rate, momentum=config["momentum"], weight_decay=weight_decay or None, name=name
-        )
+    kind = config["optimizer"]
+    if kind == "adam":
+        settings = {"beta_1": config["beta_1"], "beta_2": config["beta_2"]}
+    elif kind == "sgd":
+        settings = {"momentum": config["momentum"]}
     else:
-        raise ValueError(f"unknown optimizer {config['optimizer']!r}; expected adam or sgd")
+        raise ValueError(f"unknown optimizer {kind!r}; expected adam or sgd")
+    decay_mode = config["weight_decay_mode"] if config["weight_decay"] else None
+    if decay_mode:
+        settings["weight_decay"] = config["weight_decay"]
+    optimizer = _OPTIMIZER_CLASSES[kind, decay_mode](
+        make_learning_rate(config, steps_per_epoch, learning_rate), name=name, **settings
+    )
     if keras.config.dtype_policy().name == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer

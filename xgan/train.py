@@ -104,6 +104,7 @@ flags.DEFINE_float(
     "gradient_reversal_scale",
     1.0,
     "λ: weight of the encoders' share of the c_dann gradient (reversed under --domain_objective=reversal).",
+    lower_bound=0.0,
 )
 flags.DEFINE_enum(
     "gradient_reversal_ramp",

@@ -200,3 +200,22 @@ def test_every_flag_has_help():
     assert "(default: '256,128,64,32')" in values.get_help()
     with pytest.raises(flags.IllegalFlagValueError, match="positive integers"):
         parse(train, "--generator_filters=64,0")
+
+
+def test_the_players_learning_rates_follow_the_preset_unless_given():
+    config = parsed_config("--preset=exp2", "--d_learning_rate=4e-4")
+    assert (config["learning_rate"], config["g_learning_rate"], config["d_learning_rate"]) == (1e-3, 1e-3, 4e-4)
+
+
+def test_python_m_train_refuses_a_negative_learning_rate_naming_the_flag():
+    result = subprocess.run(
+        [sys.executable, "-m", "single_gan.train", "--learning_rate=-1"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    errors = [line for line in result.stderr.splitlines() if "Flags parsing error" in line]
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert errors == ["FATAL Flags parsing error: flag --learning_rate=-1.0: must be > 0"]

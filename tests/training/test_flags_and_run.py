@@ -112,3 +112,73 @@ def test_the_run_layout_names_every_file_of_a_run_directory(tmp_path):
     assert layout.read_config() == {}
     layout.config_path.write_text(json.dumps({"face_background": "white"}))
     assert layout.read_config() == {"face_background": "white"}
+
+
+def parsed_common_flags(*arguments) -> absl_flags.FlagValues:
+    values = absl_flags.FlagValues()
+    flags.define_common_flags(values, learning_rate=2e-4)
+    values(["train", *arguments])
+    return values
+
+
+def test_the_players_learning_rates_default_to_learning_rate_and_override_it():
+    default = flags.config_from_flags("toy_gan", flag_values=parsed_common_flags("--learning_rate=3e-4"))
+    given = flags.config_from_flags("toy_gan", flag_values=parsed_common_flags("--d_learning_rate=4e-4"))
+
+    assert (default["g_learning_rate"], default["d_learning_rate"]) == (3e-4, 3e-4)
+    assert (given["learning_rate"], given["g_learning_rate"], given["d_learning_rate"]) == (2e-4, 2e-4, 4e-4)
+
+
+def test_a_preset_moves_the_defaults_derived_from_its_values_but_not_given_flags():
+    values = parsed_common_flags("--g_learning_rate=5e-4")
+    config = flags.config_from_flags("toy_gan", flag_values=values)
+
+    preset = flags.apply_preset(config, {"learning_rate": 1e-3, "epochs": 10}, values)
+
+    assert (preset["learning_rate"], preset["g_learning_rate"], preset["d_learning_rate"]) == (1e-3, 5e-4, 1e-3)
+    assert preset["decay_start_epoch"] == 5
+
+
+@pytest.mark.parametrize(
+    "argument, message",
+    [
+        ("--learning_rate=-1", "flag --learning_rate=-1.0: must be > 0"),
+        ("--learning_rate=0", "flag --learning_rate=0.0: must be > 0"),
+        ("--g_learning_rate=-2e-4", "flag --g_learning_rate=-0.0002: must be > 0"),
+        ("--d_learning_rate=0", "flag --d_learning_rate=0.0: must be > 0"),
+        ("--beta_1=1", "flag --beta_1=1.0: must be in [0, 1)"),
+        ("--beta_2=-0.1", "flag --beta_2=-0.1: must be in [0, 1)"),
+        ("--momentum=1.5", "flag --momentum=1.5: must be in [0, 1)"),
+        ("--cyclic_period_epochs=0", "flag --cyclic_period_epochs=0.0: must be > 0"),
+        ("--weight_decay=-1e-4", "flag --weight_decay=-1e-4: -0.0001 is not a non-negative number"),
+        ("--seed=-1", "flag --seed=-1: "),
+        ("--batch_size=0", "flag --batch_size=0: "),
+        (
+            "--decay_start_epoch=3 --epochs=3",
+            "flags decay_start_epoch=3, epochs=3: --decay_start_epoch must be < --epochs",
+        ),
+        (
+            "--min_learning_rate=1e-3 --g_learning_rate=1e-4",
+            "flags min_learning_rate=0.001, learning_rate=0.0002, g_learning_rate=0.0001, d_learning_rate=None: "
+            "--min_learning_rate must be <=",
+        ),
+    ],
+)
+def test_a_value_out_of_its_flags_range_is_refused_naming_the_flag(argument, message):
+    with pytest.raises(absl_flags.IllegalFlagValueError) as error:
+        parsed_common_flags(*argument.split())
+    assert str(error.value).startswith(message)
+    assert "\n" not in str(error.value)
+
+
+def test_the_edges_of_the_ranges_are_accepted():
+    values = parsed_common_flags("--beta_1=0", "--beta_2=0.9999", "--momentum=0", "--learning_rate=1e-9", "--seed=0")
+    assert (values.beta_1, values.momentum, values.learning_rate) == (0.0, 0.0, 1e-9)
+
+
+def test_config_json_records_each_players_resolved_learning_rate(tmp_path):
+    current = run.setup_run("toy_gan", toy_config(tmp_path / "run", learning_rate=1e-3, g_learning_rate=3e-3))
+
+    written = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert current.config["g_learning_rate"] == 3e-3
+    assert (written["g_learning_rate"], written["d_learning_rate"]) == (3e-3, 1e-3)
