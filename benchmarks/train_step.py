@@ -1,27 +1,37 @@
-"""Train-step throughput of a model package, with and without XLA, against the machine's matmul peak.
+"""Train-step throughput of a model package: XLA, mixed precision, the training loop, the matmul peak.
 
-    python -m benchmarks.train_step --model MODEL [--steps 20]   (MODEL: any registered model, e.g. xgan, single_gan)
+    python -m benchmarks.train_step --model MODEL [--steps 20] [--mixed_precision mixed_bfloat16] [--no-loop]
+    (MODEL: any registered model, e.g. xgan, single_gan)
 
-Prints one JSON line: images/s of `model.fit` steps on a fixed batch at the
-model's report setting (the `benchmark` of its registration in
-`training.registry`), with jit_compile off and on; the FLOPs of one train step
-(forward + backward, counted from the shapes of the traced graph's
-matmul/convolution ops); the GFLOP/s that gives at the faster setting; and the
-GFLOP/s of a large float32 matmul measured in the same run.
+Prints one JSON line, every figure from this one run:
+- images/s of `model.fit` steps on a fixed batch at the model's report
+  setting (the `benchmark` of its registration in `training.registry`), with
+  jit_compile off and on; with --mixed_precision, the same under that dtype
+  policy beside float32;
+- the FLOPs of one train step (forward + backward, counted from the shapes of
+  the traced graph's matmul/convolution ops), the GFLOP/s that gives at the
+  faster setting, and the GFLOP/s of a large float32 matmul;
+- the loop figure (for a model with a train CLI): `fit()` on the data its
+  train CLI reads by default (`make train-xgan`'s, for XGAN), at the CLI's
+  default settings, beside the same compiled step on one fixed batch of that
+  data; `loop_vs_bare_step` near 1 means the input pipeline keeps up;
+- the CPU it ran on, and whether it has AMX (bfloat16 matrix units).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import time
 
 import keras
 import tensorflow as tf
+from absl import flags
 from tensorflow.python.profiler import model_analyzer, option_builder
 
 from benchmarks.arguments import int_at_least
-from training import registry
+from training import fit, registry
 
 MATMUL_SIZE = 2048
 
@@ -44,13 +54,70 @@ def build(model_name: str, jit_compile: bool):
     return model, setting.batch()
 
 
-def images_per_second(model_name: str, jit_compile: bool, steps: int) -> float:
-    model, batch = build(model_name, jit_compile)
-    dataset = tf.data.Dataset.from_tensors(batch).repeat()
-    model.fit(dataset, steps_per_epoch=3, epochs=1, verbose=0)  # trace / compile
+def images_per_second(model_name: str, jit_compile: bool, steps: int, policy: str = "float32") -> float:
+    """Images/s of `fit` on the report setting's fixed batch under the dtype `policy`."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        model, batch = build(model_name, jit_compile)
+        return timed_fit(model, tf.data.Dataset.from_tensors(batch).repeat(), steps) * batch_size(batch)
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def timed_fit(model: keras.Model, dataset, steps: int, warmup_steps: int = 3) -> float:
+    """Steps/s of `model.fit` over `steps` steps of `dataset`, after `warmup_steps` that trace and compile."""
+    model.fit(dataset, steps_per_epoch=warmup_steps, epochs=1, verbose=0, shuffle=False)
     start = time.perf_counter()
-    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
-    return steps * batch_size(batch) / (time.perf_counter() - start)
+    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
+    return steps / (time.perf_counter() - start)
+
+
+def default_training_setup(model_name: str) -> tuple[dict, tf.data.Dataset]:
+    """(config, dataset) of the model's train CLI run with no flags: what `make train-<model>` trains on."""
+    spec = registry.get(model_name)
+    train_cli = importlib.import_module(spec.train_module)
+    flag_values = flags.FlagValues()
+    train_cli.define_flags(flag_values)
+    flag_values([spec.train_module])
+    config = train_cli.resolve_config(flag_values)
+    return config, train_cli.build_dataset(config)
+
+
+def loop_and_bare_step(model_name: str, steps: int, repeats: int = 2) -> dict:
+    """Images/s of `fit` on the train CLI's default data beside the same step on one fixed batch of it.
+
+    Two models compiled as the CLI compiles them; each is timed `repeats`
+    times, alternating, and the best of each is kept, so a passing load on
+    the machine does not decide the ratio.
+    """
+    spec = registry.get(model_name)
+    config, dataset = default_training_setup(model_name)
+    fixed = dataset.take(1).cache().repeat()
+    images = config["batch_size"]  # per domain, as the report-setting figures count them
+    models = {name: fit.compile_for_training(spec.build(config), config) for name in ("loop", "bare_step")}
+    data = {"loop": dataset, "bare_step": fixed}
+    best = {name: 0.0 for name in models}
+    for _ in range(repeats):
+        for name, model in models.items():
+            best[name] = max(best[name], timed_fit(model, data[name], steps) * images)
+    return {
+        "loop_setting": f"{spec.train_module} defaults: batch {config['batch_size']}, "
+        f"jit_compile {config['jit_compile']}, policy {config['mixed_precision']}",
+        "loop_images_per_s": round(best["loop"], 1),
+        "bare_step_images_per_s": round(best["bare_step"], 1),
+        "loop_vs_bare_step": round(best["loop"] / best["bare_step"], 3),
+    }
+
+
+def cpu_description() -> dict:
+    """The CPU's model name and whether it has AMX bfloat16 units (Linux; empty elsewhere)."""
+    try:
+        cpuinfo = open("/proc/cpuinfo").read()
+    except OSError:
+        return {}
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), "")
+    return {"cpu": model, "cpu_has_amx_bf16": "amx_bf16" in cpuinfo.split()}
 
 
 def train_step_flops(model_name: str) -> int:
@@ -82,6 +149,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=registry.names(), required=True, help="registered model to time")
     parser.add_argument("--steps", type=int_at_least(1), default=20, help="timed train steps per setting")
+    parser.add_argument(
+        "--mixed_precision",
+        choices=("off", "mixed_bfloat16", "mixed_float16"),
+        default="off",
+        help="also time the report setting under this Keras dtype policy, beside float32 (off: float32 only)",
+    )
+    parser.add_argument(
+        "--loop",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="time fit() on the train CLI's default data beside the bare step (skipped for a model without a CLI)",
+    )
     args = parser.parse_args(argv)
 
     peak = matmul_gflops()
@@ -90,22 +169,34 @@ def main(argv: list[str] | None = None) -> None:
     images = batch_size(registry.get(args.model).benchmark.batch())
     best = max(rates.values())
     achieved = flops * best / images / 1e9
-    print(
-        json.dumps(
-            {
-                "benchmark": "train_step",
-                "model": args.model,
-                "batch_size": images,
-                "images_per_s_no_xla": round(rates[False], 1),
-                "images_per_s_xla": round(rates[True], 1),
-                "xla_speedup": round(rates[True] / rates[False], 2),
-                "train_step_gflop": round(flops / 1e9, 3),
-                "achieved_gflops": round(achieved, 1),
-                "matmul_gflops": round(peak, 1),
-                "achieved_vs_matmul": round(achieved / peak, 2),
-            }
-        )
-    )
+    figures = {
+        "benchmark": "train_step",
+        "model": args.model,
+        "batch_size": images,
+        "images_per_s_no_xla": round(rates[False], 1),
+        "images_per_s_xla": round(rates[True], 1),
+        "xla_speedup": round(rates[True] / rates[False], 2),
+        "train_step_gflop": round(flops / 1e9, 3),
+        "achieved_gflops": round(achieved, 1),
+        "matmul_gflops": round(peak, 1),
+        "achieved_vs_matmul": round(achieved / peak, 2),
+    }
+    if args.mixed_precision != "off":
+        figures.update(mixed_precision_figures(args.model, args.mixed_precision, args.steps, rates))
+    if args.loop and registry.get(args.model).train_module:
+        figures.update(loop_and_bare_step(args.model, args.steps))
+    figures.update(cpu_description())
+    print(json.dumps(figures))
+
+
+def mixed_precision_figures(model_name: str, policy: str, steps: int, float32_rates: dict) -> dict:
+    """Images/s under `policy`, without and with XLA, and the speed-up over the float32 figures of the same run."""
+    figures = {}
+    for jit, suffix in ((False, "no_xla"), (True, "xla")):
+        rate = images_per_second(model_name, jit, steps, policy)
+        figures[f"images_per_s_{policy}_{suffix}"] = round(rate, 1)
+        figures[f"{policy}_vs_float32_{suffix}"] = round(rate / float32_rates[jit], 2)
+    return figures
 
 
 if __name__ == "__main__":

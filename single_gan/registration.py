@@ -23,4 +23,5 @@ MODEL = ModelSpec(
     directions=(),  # it draws from noise
     # The report's setting: batches of 128 cartoons at 64x64, Adam 2e-4 (0.5, 0.999).
     benchmark=Benchmark(input_shapes=((128, *networks.IMAGE_SHAPE),)),
+    train_module="single_gan.train",
 )

@@ -41,20 +41,24 @@ def one_line_failures():
 
 
 def build_and_compile(run: Run, config: dict, build_model_fn) -> keras.Model:
-    """`build_model_fn()` compiled with one new optimizer per player, all under `run.strategy.scope()`.
+    """`build_model_fn()` compiled for training (`compile_for_training`), all under `run.strategy.scope()`."""
+    with run.strategy.scope():
+        return compile_for_training(build_model_fn(), config)
+
+
+def compile_for_training(model: keras.Model, config: dict) -> keras.Model:
+    """`model` compiled with one new optimizer per player, as the config's train CLI trains it.
 
     Each player's optimizer has its own rate (`g_learning_rate`, `d_learning_rate`) and schedule.
     """
     steps_per_epoch = config["steps_per_epoch"]
-    with run.strategy.scope():
-        model = build_model_fn()
-        model.compile(
-            g_optimizer=make_optimizer(config, steps_per_epoch, "g_optimizer", config["g_learning_rate"]),
-            d_optimizer=make_optimizer(config, steps_per_epoch, "d_optimizer", config["d_learning_rate"]),
-            # Otherwise Keras creates a default RMSprop that nothing steps but every backup would carry.
-            optimizer=None,
-            jit_compile=config["jit_compile"],
-        )
+    model.compile(
+        g_optimizer=make_optimizer(config, steps_per_epoch, "g_optimizer", config["g_learning_rate"]),
+        d_optimizer=make_optimizer(config, steps_per_epoch, "d_optimizer", config["d_learning_rate"]),
+        # Otherwise Keras creates a default RMSprop that nothing steps but every backup would carry.
+        optimizer=None,
+        jit_compile=config["jit_compile"],
+    )
     return model
 
 

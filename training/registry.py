@@ -69,6 +69,9 @@ class ModelSpec:
     directions: the generators that translate images, named "<source>2<target>"; empty for a model
         that draws images from noise.
     benchmark: the report's training batch and optimizer, for `benchmarks.train_step`.
+    train_module: the module of its train CLI (e.g. "xgan.train"), which has `define_flags(flag_values)`,
+        `resolve_config(flag_values)` and `build_dataset(config)`; `benchmarks.train_step` times `fit()` on
+        the data the CLI trains on by default. None for a model without one.
     """
 
     name: str
@@ -77,6 +80,7 @@ class ModelSpec:
     generators: tuple[str, ...]
     directions: tuple[str, ...]
     benchmark: Benchmark
+    train_module: str | None = None
 
     def __post_init__(self):
         unknown = [direction for direction in self.directions if direction not in self.generators]

@@ -42,7 +42,7 @@ DOMAINS = {
     "face": ("synthetic:photo:8192", "the face (photo) domain", "white"),
     "cartoon": ("synthetic:cartoon:8192", "the cartoon domain"),
 }
-DATA_FLAGS = data_flags.define_domain_flags(DOMAINS)
+DATA_FLAGS = [*(name for domain in DOMAINS for name in data_flags.domain_flag_names(domain)), data_flags.TFDS_DATA_DIR]
 
 LOSS_WEIGHTS = {
     "reconstruction_weight": (1.0, "ω_rec: weight of the auto-encoders' reconstruction loss L_rec (both domains)."),
@@ -71,90 +71,109 @@ RECIPES = {
         "face_background": "keep",
     },
 }
-for _name, (_default, _help) in LOSS_WEIGHTS.items():
-    flags.DEFINE_float(_name, _default, _help, lower_bound=0.0)
-flags.DEFINE_enum(
-    "semantic_distance",
-    "l1",
-    losses.SEMANTIC_DISTANCES,
-    "Distance of L_sem and L_teach between embeddings: l1 (paper), l2 or cosine.",
-)
-flags.DEFINE_enum(
-    "gan_loss",
-    "bce",
-    losses.GAN_LOSSES,
-    "Adversarial loss: bce (binary cross-entropy on logits, the report's) or lsgan (least squares).",
-)
-flags.DEFINE_enum(
-    "discriminate",
-    "cartoon",
-    list(DISCRIMINATE_OPTIONS),
-    "Domains with a discriminator on translated images: cartoon (the report) or both (the paper).",
-)
-flags.DEFINE_enum(
-    "domain_objective",
-    "confusion",
-    losses.DOMAIN_OBJECTIVES,
-    "How the encoders play against the DANN classifier c_dann: confusion (they minimise the "
-    "cross-entropy to 1/2, Tzeng et al. 2015; c_dann trains with the discriminators) or reversal "
-    "(the paper and --recipe=report: c_dann trains behind a gradient-reversal layer, the encoders "
-    "maximise L_dann).",
-)
-flags.DEFINE_float(
-    "gradient_reversal_scale",
-    1.0,
-    "λ: weight of the encoders' share of the c_dann gradient (reversed under --domain_objective=reversal).",
-    lower_bound=0.0,
-)
-flags.DEFINE_enum(
-    "gradient_reversal_ramp",
-    "ganin",
-    ["ganin", "constant"],
-    "How λ of the gradient reversal evolves: ganin (from 0 to --gradient_reversal_scale over the "
-    "run, as Ganin & Lempitsky 2015: λ_p = λ (2 / (1 + exp(-10 p)) - 1), p the fraction of training "
-    "done) or constant (--gradient_reversal_scale from the first step).",
-)
-flags.DEFINE_integer(
-    "warmup_steps",
-    100,
-    "Auto-encoder warm-up: only L_rec trains for this many steps, then the other terms grow "
-    "linearly to their full weight over as many again (0: every term from the first step, as "
-    "the paper and --recipe=report).",
-    lower_bound=0,
-)
-flags.DEFINE_bool(
-    "mirror_private_init",
-    True,
-    "Start the cartoon's private encoder and decoder halves as copies of the face's (still separate "
-    "variables), so both auto-encoders begin as one; --nomirror_private_init (and --recipe=report) draws "
-    "them independently.",
-)
-flags.DEFINE_string(
-    "teacher_model",
-    "",
-    "Optional .keras teacher: maps face batches [B, 64, 64, 3] in [-1, 1] to [B, 1024] "
-    "embeddings that L_teach pulls the face embeddings towards.",
-)
-flags.DEFINE_enum(
-    "recipe",
-    "toolkit",
-    list(RECIPES),
-    "toolkit: this toolkit's training defaults. report: the XGAN report's settings wherever the defaults "
-    "differ (every loss weight 1, --domain_objective=reversal, --warmup_steps=0, --nomirror_private_init, "
-    "--face_background=keep). Flags given on the command line win over the recipe.",
-)
 
-training_flags.define_common_flags(
-    batch_size=16,
-    learning_rate=2e-4,
-    beta_1=0.5,
-    beta_2=0.999,
-    # A short run that shows translations on a CPU; the report trained for hundreds of epochs.
-    epochs=4,
-    steps_per_epoch=150,
-    jit_compile=True,
-    log_every_n_steps=50,
-)
+
+def define_flags(flag_values: flags.FlagValues) -> None:
+    """Every flag of the CLI, in `flag_values` (a function, so tests and benchmarks can parse into their own)."""
+    data_flags.define_domain_flags(DOMAINS, flag_values)
+    for name, (default, help_text) in LOSS_WEIGHTS.items():
+        flags.DEFINE_float(name, default, help_text, lower_bound=0.0, flag_values=flag_values)
+    flags.DEFINE_enum(
+        "semantic_distance",
+        "l1",
+        losses.SEMANTIC_DISTANCES,
+        "Distance of L_sem and L_teach between embeddings: l1 (paper), l2 or cosine.",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_enum(
+        "gan_loss",
+        "bce",
+        losses.GAN_LOSSES,
+        "Adversarial loss: bce (binary cross-entropy on logits, the report's) or lsgan (least squares).",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_enum(
+        "discriminate",
+        "cartoon",
+        list(DISCRIMINATE_OPTIONS),
+        "Domains with a discriminator on translated images: cartoon (the report) or both (the paper).",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_enum(
+        "domain_objective",
+        "confusion",
+        losses.DOMAIN_OBJECTIVES,
+        "How the encoders play against the DANN classifier c_dann: confusion (they minimise the "
+        "cross-entropy to 1/2, Tzeng et al. 2015; c_dann trains with the discriminators) or reversal "
+        "(the paper and --recipe=report: c_dann trains behind a gradient-reversal layer, the encoders "
+        "maximise L_dann).",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_float(
+        "gradient_reversal_scale",
+        1.0,
+        "λ: weight of the encoders' share of the c_dann gradient (reversed under --domain_objective=reversal).",
+        lower_bound=0.0,
+        flag_values=flag_values,
+    )
+    flags.DEFINE_enum(
+        "gradient_reversal_ramp",
+        "ganin",
+        ["ganin", "constant"],
+        "How λ of the gradient reversal evolves: ganin (from 0 to --gradient_reversal_scale over the "
+        "run, as Ganin & Lempitsky 2015: λ_p = λ (2 / (1 + exp(-10 p)) - 1), p the fraction of training "
+        "done) or constant (--gradient_reversal_scale from the first step).",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_integer(
+        "warmup_steps",
+        100,
+        "Auto-encoder warm-up: only L_rec trains for this many steps, then the other terms grow "
+        "linearly to their full weight over as many again (0: every term from the first step, as "
+        "the paper and --recipe=report).",
+        lower_bound=0,
+        flag_values=flag_values,
+    )
+    flags.DEFINE_bool(
+        "mirror_private_init",
+        True,
+        "Start the cartoon's private encoder and decoder halves as copies of the face's (still separate "
+        "variables), so both auto-encoders begin as one; --nomirror_private_init (and --recipe=report) draws "
+        "them independently.",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_string(
+        "teacher_model",
+        "",
+        "Optional .keras teacher: maps face batches [B, 64, 64, 3] in [-1, 1] to [B, 1024] "
+        "embeddings that L_teach pulls the face embeddings towards.",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_enum(
+        "recipe",
+        "toolkit",
+        list(RECIPES),
+        "toolkit: this toolkit's training defaults. report: the XGAN report's settings wherever the defaults "
+        "differ (every loss weight 1, --domain_objective=reversal, --warmup_steps=0, --nomirror_private_init, "
+        "--face_background=keep). Flags given on the command line win over the recipe.",
+        flag_values=flag_values,
+    )
+
+    training_flags.define_common_flags(
+        flag_values,
+        batch_size=16,
+        learning_rate=2e-4,
+        beta_1=0.5,
+        beta_2=0.999,
+        # A short run that shows translations on a CPU; the report trained for hundreds of epochs.
+        epochs=4,
+        steps_per_epoch=150,
+        jit_compile=True,
+        log_every_n_steps=50,
+    )
+
+
+FLAGS = flags.FLAGS
 
 
 def build_dataset(config: dict):
@@ -165,7 +184,7 @@ def build_dataset(config: dict):
     return unpaired(faces, cartoons)
 
 
-def config_from_flags(flag_values: flags.FlagValues = flags.FLAGS) -> dict:
+def resolve_config(flag_values: flags.FlagValues) -> dict:
     """The parsed flags as a config, with the recipe's values for the flags not given on the command line."""
     config = training_flags.config_from_flags(
         MODEL.name, ["recipe", *MODEL_ARGUMENTS, "gradient_reversal_ramp", "teacher_model", *DATA_FLAGS], flag_values
@@ -176,7 +195,7 @@ def config_from_flags(flag_values: flags.FlagValues = flags.FLAGS) -> dict:
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    config = config_from_flags()
+    config = resolve_config(FLAGS)
     with fit.one_line_failures():
         current = run.setup_run(MODEL.name, config)
         dataset = build_dataset(config)
@@ -185,4 +204,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags(FLAGS)
     app.run(main)

@@ -1,11 +1,18 @@
-"""The train-step benchmark runs and reports consistent figures (slow: it compiles with and without XLA)."""
+"""The train-step benchmark: its figures on the toy GAN, and the real models end to end (slow: XLA compiles)."""
 
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import keras
 import pytest
+import tensorflow as tf
+
+from benchmarks import train_step
+from tests.training import toy_gan
+from tests.training.conftest import toy_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,3 +49,58 @@ def test_train_step_benchmark_times_the_dcgan_at_the_report_batch():
     assert figures["images_per_s_no_xla"] > 0 and figures["images_per_s_xla"] > 0
     # 128 images of the DCGAN step: ~3 GFLOP each (G and D forward and backward, D on real and fake images).
     assert 250 < figures["train_step_gflop"] < 600
+
+
+def slowed(dataset: tf.data.Dataset, seconds: float) -> tf.data.Dataset:
+    """`dataset` with a pause of `seconds` before each batch: an input pipeline that cannot keep up."""
+
+    def pause(sources, targets):
+        paused = tf.py_function(lambda: time.sleep(seconds) or 0.0, [], tf.float32)
+        with tf.control_dependencies([paused]):
+            return tf.identity(sources), targets
+
+    return dataset.map(pause)
+
+
+def test_the_loop_figure_shows_an_input_pipeline_that_cannot_keep_up(registered_toy, monkeypatch, tmp_path):
+    config = toy_config(tmp_path / "run", jit_compile=False)
+    fast = toy_gan.toy_dataset(2, image_size=toy_gan.REGISTERED_SIZE)
+    data = {"fast": fast, "slow": slowed(fast, 0.05)}
+    figures = {}
+    for name, dataset in data.items():
+        monkeypatch.setattr(train_step, "default_training_setup", lambda model_name, dataset=dataset: (config, dataset))
+        figures[name] = train_step.loop_and_bare_step("toy_gan", steps=40, repeats=1)
+
+    assert figures["slow"]["loop_vs_bare_step"] < 0.5 < figures["fast"]["loop_vs_bare_step"]
+    for values in figures.values():
+        assert values["loop_vs_bare_step"] == pytest.approx(
+            values["loop_images_per_s"] / values["bare_step_images_per_s"], abs=0.01
+        )
+
+
+def test_a_mixed_precision_timing_runs_under_its_policy_and_restores_float32(registered_toy):
+    seen = []
+    build = train_step.build
+
+    def recording_build(model_name, jit_compile):
+        seen.append(keras.config.dtype_policy().name)
+        return build(model_name, jit_compile)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(train_step, "build", recording_build)
+        rate = train_step.images_per_second("toy_gan", jit_compile=False, steps=2, policy="mixed_bfloat16")
+
+    assert rate > 0 and seen == ["mixed_bfloat16"]
+    assert keras.config.dtype_policy().name == "float32"
+
+
+def test_the_train_clis_default_setup_is_a_run_with_no_flags():
+    config, dataset = train_step.default_training_setup("single_gan")
+
+    assert (config["model"], config["preset"], config["batch_size"], config["learning_rate"]) == (
+        "single_gan",
+        "exp3",
+        128,
+        2e-4,
+    )
+    assert dataset.element_spec.shape.as_list()[1:] == [64, 64, 3]

@@ -35,15 +35,6 @@ def clean_registry(monkeypatch):
     monkeypatch.setattr(registry, "_discovered", False)
 
 
-@pytest.fixture
-def registered_toy(monkeypatch):
-    """The toy GAN registered beside the installed models, for this test only."""
-    registry.discover()  # first, so the restored registry has discovered them too
-    monkeypatch.setattr(registry, "_SPECS", dict(registry._SPECS))
-    registry.register(toy_gan.MODEL)
-    return toy_gan.MODEL
-
-
 def test_the_installed_entry_points_are_those_setup_cfg_declares():
     installed = {entry.name: entry.value for entry in metadata.entry_points(group=registry.ENTRY_POINT_GROUP)}
     # A mismatch means the installed metadata is stale: reinstall with `pip install -e .`.

@@ -89,14 +89,16 @@ MODEL = registry.ModelSpec(
 )
 
 
-def toy_dataset(batch_size: int = 2, nan_from_step: int | None = None, seed: int = 0) -> tf.data.Dataset:
-    """A repeating dataset of `(sources, targets)` batches.
+def toy_dataset(
+    batch_size: int = 2, nan_from_step: int | None = None, seed: int = 0, image_size: int = IMAGE_SIZE
+) -> tf.data.Dataset:
+    """A repeating dataset of `(sources, targets)` batches of `image_size` images.
 
     With `nan_from_step` (1-based), every batch from that training step on is NaN,
     so the losses and the weights become NaN at exactly that step.
     """
     rng = np.random.default_rng(seed)
-    pairs = rng.uniform(-1, 1, (2, 4 * batch_size, *IMAGE_SHAPE)).astype("float32")
+    pairs = rng.uniform(-1, 1, (2, 4 * batch_size, image_size, image_size, 3)).astype("float32")
     batches = tf.data.Dataset.from_tensor_slices((pairs[0], pairs[1])).batch(batch_size, drop_remainder=True).repeat()
     if nan_from_step is None:
         return batches
