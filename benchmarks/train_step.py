@@ -3,7 +3,8 @@
     python -m benchmarks.train_step --model MODEL [--steps 10] [--mixed_precision mixed_bfloat16] [--no-loop]
     (MODEL: any registered model, e.g. xgan, single_gan)
 
-Prints one JSON line, every figure from this one run:
+Prints one JSON line, every figure from this one run (each setting is timed
+twice, over --steps steps after 3 that compile, and the faster kept):
 - images/s of `model.fit` steps on a fixed batch at the model's report
   setting (the `benchmark` of its registration in `training.registry`), with
   jit_compile off and on; with --mixed_precision, the same under that dtype
@@ -21,6 +22,7 @@ Prints one JSON line, every figure from this one run:
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import json
 import time
@@ -73,6 +75,7 @@ def timed_fit(model: keras.Model, dataset, steps: int, repeats: int = 2, warmup_
     model.fit(dataset, steps_per_epoch=warmup_steps, epochs=1, verbose=0, shuffle=False)
     best = 0.0
     for _ in range(repeats):
+        gc.collect()  # ends the input threads of iterators earlier fits left behind, which would compete
         start = time.perf_counter()
         model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
         best = max(best, steps / (time.perf_counter() - start))
