@@ -12,7 +12,7 @@ DATA_SIZE ?= 128
 PIP_EXTRAS ?= $(if $(shell command -v nvidia-smi 2>/dev/null),gpu,)
 comma := ,
 
-.PHONY: install lint format test test-slow data train-gan train-xgan tensorboard clean
+.PHONY: install models lint format test test-slow data train-gan train-xgan tensorboard clean
 
 install: $(STAMP)
 
@@ -20,7 +20,13 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev$(if $(PIP_EXTRAS),$(comma)$(PIP_EXTRAS))]'
+	$(BIN)/python -m preprocessing.models fetch
 	touch $(STAMP)
+
+# The MediaPipe face models (~2 MB, from the mediapipe wheel on PyPI) into ~/.cache/xgan-toolkit/models or
+# $XGAN_TOOLKIT_MODELS; `install` fetches them, this target fetches them again if the cache was deleted.
+models: install
+	$(BIN)/python -m preprocessing.models fetch
 
 # ruff checks the formatting and the lint rules of pyproject.toml; `make format` applies both.
 lint: install
