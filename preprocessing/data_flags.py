@@ -47,9 +47,9 @@ def define_domain_flags(domains: dict, flag_values: flags.FlagValues = flags.FLA
             background,
             background_default[0] if background_default else "keep",
             BACKGROUNDS,
-            f"Background of {description}: keep, or white (paint everything outside the subject white with the "
-            "source's foreground masks, as the report removed the background of its faces; synthetic:photo has "
-            "masks, real photos need `python -m preprocessing.remove_background` and keep).",
+            f"Background of {description}: keep, or white (paint everything outside the subject white, as the "
+            "report removed the background of its faces: with the source's masks (synthetic:photo), or with "
+            "MediaPipe's person segmenter, once per image before the cache, for sources without them).",
             flag_values=flag_values,
         )
         flags.DEFINE_string(

@@ -10,8 +10,12 @@ same way for every CLI:
 * every image `SRC/<rel>` becomes `DST/<rel without suffix>.png` (sub-folders
   kept); "sidecar" files a job names (e.g. Cartoon Set CSVs) are copied beside it;
 * a file that cannot be decoded, or that the job refuses with `SkipFile`, is
-  skipped, counted and listed at the end; `StopJob` ends the run early and lists
-  the files left unprocessed (e.g. every API key is exhausted);
+  skipped, counted and listed at the end; `NoSubjectFound` (e.g. no face, no
+  person) is listed apart, and nothing is written for it; `StopJob` ends the run
+  early and lists the files left unprocessed (e.g. every API key is exhausted);
+* the 5 landmarks a job places on an output, or, for a job that keeps the
+  geometry, the rows of SRC/annotations.csv, go to DST/annotations.csv
+  (`preprocessing.annotation_table`), beside the rows of other images already there;
 * a tqdm progress bar on stderr, then one summary block on stdout.
 
 Exit codes:
@@ -33,7 +37,7 @@ import numpy as np
 from absl import app
 from tqdm import tqdm
 
-from preprocessing import image_io
+from preprocessing import annotation_table, image_io
 
 EXIT_COMPLETED = 0
 EXIT_STOPPED = 1
@@ -48,6 +52,10 @@ class SkipFile(Exception):
     """Raised by a job for one file it cannot process; the message says why, the run goes on."""
 
 
+class NoSubjectFound(SkipFile):
+    """Raised by a job for a file in which it finds no subject to work on: listed apart, not written."""
+
+
 class StopJob(Exception):
     """Raised by a job when no further file can be processed; the run ends with a summary."""
 
@@ -59,11 +67,13 @@ class FileResult:
     image: HxWx3 or HxWx4 uint8, written as `DST/<rel>.png`.
     counters: names of the job's counters this file adds one to.
     sidecars: files copied beside the output under its name, keeping their own suffix.
+    landmarks: 5x2 (x, y) CelebA landmarks in the output's pixels, for DST/annotations.csv.
     """
 
     image: np.ndarray
     counters: tuple[str, ...] = ()
     sidecars: tuple[Path, ...] = ()
+    landmarks: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -71,11 +81,13 @@ class FileJob:
     """What a CLI plugs into the machinery: a per-file function and its counters.
 
     `counter_names` fixes the order of the counters in the summary, which lists
-    them even when they stay at zero.
+    them even when they stay at zero. A job whose outputs keep their source's
+    geometry (`keeps_geometry`) carries the source's annotation rows over.
     """
 
     process_file: Callable[[Path], FileResult]
     counter_names: tuple[str, ...] = ()
+    keeps_geometry: bool = False
 
 
 @dataclass
@@ -88,6 +100,8 @@ class JobSummary:
     counters: Counter
     written: list[Path] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # one message per file, naming it
+    no_subject: list[str] = field(default_factory=list)  # one message per file, naming it
+    annotated: int = 0  # rows written to DST/annotations.csv
     not_processed: list[Path] = field(default_factory=list)
     stop_reason: str | None = None
 
@@ -109,7 +123,11 @@ def _main(argv: list[str], build_job: Callable[[], FileJob]) -> int:
     except JobSetupError as error:
         print(f"{_program_name()}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    summary = process_folder(source, destination, files, job)
+    try:
+        summary = process_folder(source, destination, files, job)
+    except annotation_table.AnnotationsError as error:
+        print(f"{_program_name()}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     print(format_summary(summary))
     return EXIT_STOPPED if summary.stop_reason else EXIT_COMPLETED
 
@@ -155,6 +173,7 @@ def process_folder(source: Path, destination: Path, files: list[Path], job: File
     """Run `job` on every file, writing outputs; never raises for a bad file."""
     counters = Counter(dict.fromkeys(job.counter_names, 0))
     summary = JobSummary(source, destination, len(files), counters)
+    annotations = _Annotations(source, destination, job.keeps_geometry)
     first_source_of_output: dict[Path, Path] = {}
     progress = tqdm(files, desc=_program_name(), unit="image", file=sys.stderr)
     for index, file in enumerate(progress):
@@ -170,6 +189,9 @@ def process_folder(source: Path, destination: Path, files: list[Path], job: File
         except image_io.UnreadableImageError as error:
             summary.skipped.append(str(error))  # the message already names the file
             continue
+        except NoSubjectFound as error:
+            summary.no_subject.append(f"{file}: {error}")
+            continue
         except SkipFile as error:
             summary.skipped.append(f"{file}: {error}")
             continue
@@ -180,8 +202,44 @@ def process_folder(source: Path, destination: Path, files: list[Path], job: File
         _write_result(result, output)
         summary.written.append(output)
         summary.counters.update(result.counters)
+        annotations.add(file, output, result.landmarks)
     progress.close()
+    summary.annotated = annotations.write()
     return summary
+
+
+class _Annotations:
+    """The rows of DST/annotations.csv: landmarks the job placed, or SRC's rows carried over."""
+
+    def __init__(self, source: Path, destination: Path, keeps_geometry: bool):
+        self._source, self._destination = source, destination
+        self._source_header, self._source_rows = (
+            annotation_table.read_table(source / annotation_table.ANNOTATIONS_FILE) if keeps_geometry else ([], {})
+        )
+        self._header = self._source_header or annotation_table.header()
+        self._rows: dict[str, annotation_table.Row] = {}
+        existing_header, _ = annotation_table.read_table(destination / annotation_table.ANNOTATIONS_FILE)
+        if existing_header and existing_header != self._header:
+            # Found before any image is written, so the run stops with nothing done.
+            raise annotation_table.AnnotationsError(
+                f"{destination / annotation_table.ANNOTATIONS_FILE}: exists with other columns; "
+                "move it away or choose another DST"
+            )
+
+    def add(self, file: Path, output: Path, landmarks: np.ndarray | None) -> None:
+        image_id = output.relative_to(self._destination).as_posix()
+        source_row = self._source_rows.get(file.relative_to(self._source).as_posix())
+        if landmarks is not None:
+            self._rows[image_id] = annotation_table.row(image_id, landmarks)
+        elif source_row is not None:
+            self._rows[image_id] = [image_id, *source_row[1:]]
+
+    def write(self) -> int:
+        """Merge the rows into DST/annotations.csv; how many there were."""
+        if self._rows:
+            path = self._destination / annotation_table.ANNOTATIONS_FILE
+            annotation_table.merge_into(path, self._header, self._rows)
+        return len(self._rows)
 
 
 def _write_result(result: FileResult, output: Path) -> None:
@@ -199,6 +257,13 @@ def format_summary(summary: JobSummary) -> str:
         f"  skipped:        {len(summary.skipped)}",
         *(f"    - {message}" for message in summary.skipped),
     ]
+    if summary.no_subject:
+        lines += [
+            f"  no subject found, not written: {len(summary.no_subject)}",
+            *(f"    - {message}" for message in summary.no_subject),
+        ]
+    if summary.annotated:
+        lines.append(f"  landmarks:      {summary.annotated} rows in {annotation_table.ANNOTATIONS_FILE}")
     if summary.stop_reason:
         lines += [
             f"  stopped early:  {summary.stop_reason}",

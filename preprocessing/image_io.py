@@ -82,12 +82,17 @@ class SquareWindow(NamedTuple):
     center_y: float
     side: int
 
+    def top_left(self) -> tuple[int, int]:
+        """(left, top): the image pixel that becomes the crop's pixel (0, 0)."""
+        left = int(np.floor(self.center_x - self.side / 2 + 0.5))
+        top = int(np.floor(self.center_y - self.side / 2 + 0.5))
+        return left, top
+
 
 def crop_square(image: np.ndarray, window: SquareWindow, fill) -> np.ndarray:
     """The `window` of an HxWxC image, padded with `fill` (one value per channel) outside it."""
     height, width, channels = image.shape
-    top = int(np.floor(window.center_y - window.side / 2 + 0.5))
-    left = int(np.floor(window.center_x - window.side / 2 + 0.5))
+    left, top = window.top_left()
     cropped = np.empty((window.side, window.side, channels), image.dtype)
     cropped[...] = np.asarray(fill, image.dtype)
     inside_top, inside_bottom = max(top, 0), min(top + window.side, height)

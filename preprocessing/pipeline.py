@@ -55,8 +55,10 @@ def load_domain(
 
     Args:
       spec: a source spec (see `preprocessing.sources`), e.g. "synthetic:cartoon".
-      background: "keep", or "white" to paint everything outside the source's
-        foreground mask white (sources with a "mask": synthetic:photo).
+      background: "keep", or "white" to paint everything outside the subject
+        white: outside the source's foreground mask (synthetic:photo), or, for
+        sources without masks (real photos), outside MediaPipe's selfie
+        segmentation, run once per image before the cache.
       crop: "none" (resize as is), "center" (centred square of
         `center_crop_fraction` of the short side: the report's 83 -> 64 crop) or
         "bbox" (square around the non-white pixels, grown by `bbox_margin`).
@@ -83,8 +85,7 @@ def load_domain(
     source = load_source(spec, image_size=stored_size, seed=seed, shuffle_files=shuffle, tfds_data_dir=tfds_data_dir)
     dataset = source.dataset
     if background == "white":
-        _check_has_mask(source)
-        dataset = dataset.map(_paint_background_white, num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = _on_white(source)
     if not with_metadata:
         dataset = dataset.map(lambda record: {"image": record["image"]})
 
@@ -141,19 +142,39 @@ def _check_crop(crop: str) -> None:
         raise ValueError(f"crop={crop!r}: expected one of {CROPS}")
 
 
-def _check_has_mask(source) -> None:
-    if "mask" not in source.dataset.element_spec:
+def _on_white(source) -> tf.data.Dataset:
+    """The source's records with the background painted white, by its masks or by the person segmenter."""
+    if "mask" in source.dataset.element_spec:
+        return source.dataset.map(_paint_background_white, num_parallel_calls=tf.data.AUTOTUNE)
+    from preprocessing import models
+    from preprocessing.face_models import PersonSegmenter
+
+    try:
+        segmenter = PersonSegmenter.load()
+    except models.ModelUnavailableError as error:
         raise ValueError(
-            f"{source.spec!r} has no foreground masks, so its background cannot be painted white; "
-            "remove it beforehand with `python -m preprocessing.remove_background` and keep it (--*_background=keep)"
-        )
+            f"{source.spec!r} has no foreground masks and the person segmenter is missing: {error}"
+        ) from None
+
+    def person_mask(image: tf.Tensor) -> tf.Tensor:
+        mask = tf.numpy_function(lambda rgb: segmenter.person_mask(rgb)[..., None], [image], tf.float32)
+        return tf.ensure_shape(mask, [None, None, 1])
+
+    def paint(record: dict) -> dict:
+        return {**record, "image": composite_over_white(record["image"], person_mask(record["image"]))}
+
+    return source.dataset.map(paint, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def _paint_background_white(record: dict) -> dict:
     """The image composited over white with its mask (uint8, 255 = subject): what remove_background writes."""
-    alpha = tf.cast(record["mask"], tf.float32) / 255.0
-    image = tf.cast(record["image"], tf.float32) * alpha + WHITE * (1.0 - alpha)
-    return {**record, "image": tf.cast(tf.round(image), tf.uint8)}
+    return {**record, "image": composite_over_white(record["image"], tf.cast(record["mask"], tf.float32) / 255.0)}
+
+
+def composite_over_white(image: tf.Tensor, alpha: tf.Tensor) -> tf.Tensor:
+    """uint8 HxWx3 over white with alpha HxWx1 in [0, 1]."""
+    composite = tf.cast(image, tf.float32) * alpha + WHITE * (1.0 - alpha)
+    return tf.cast(tf.round(composite), tf.uint8)
 
 
 def _parse_augmentations(augment) -> tuple[str, ...]:

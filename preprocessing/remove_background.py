@@ -4,7 +4,9 @@ usage: python -m preprocessing.remove_background SRC DST [flags]
 
 Every image under SRC is written to DST/<same relative path>.png without its
 background, composited on white (--output white) or as RGBA with the
-foreground mask as alpha (--output rgba). Two methods:
+foreground mask as alpha (--output rgba). Three methods:
+  selfie   offline, the default: MediaPipe's selfie segmentation, a soft person
+           mask that keeps the hair (fetched by `python -m preprocessing.models fetch`);
   grabcut  offline, OpenCV's GrabCut started from a central rectangle that
            leaves --rect_margin of the image on each side as sure background;
   api      a remove.bg-compatible HTTP API (--api_url). API keys come from
@@ -14,8 +16,10 @@ foreground mask as alpha (--output rgba). Two methods:
            the next key; when no key is left the run stops with a summary listing
            the images not processed (exit code 1). Keys are never printed: they
            are referred to as "key #1", "key #2", ...
-Unreadable files are skipped and listed (never sent to the API); SRC is never
-written to.
+An image in which selfie or GrabCut finds no subject (less than
+MIN_SUBJECT_FRACTION of it) is listed and not written, unless --keep_failed
+writes it as it is. SRC/annotations.csv rows go along to DST. Unreadable files
+are skipped and listed (never sent to the API); SRC is never written to.
 """
 
 from __future__ import annotations
@@ -38,13 +42,18 @@ from absl import flags
 from PIL import Image
 from tqdm import tqdm
 
-from preprocessing import folder_job, image_io
+from preprocessing import folder_job, image_io, models
+from preprocessing.face_models import PersonSegmenter
 
 DEFAULT_API_URL = "https://api.remove.bg/v1.0/removebg"
 API_KEYS_ENVIRONMENT_VARIABLE = "REMOVE_BG_API_KEYS"
 # The answers that mean "this key is used up for now", not "this image is bad".
 KEY_EXHAUSTED_STATUSES = {402: "no credits left", 429: "rate limit reached"}
-NO_FOREGROUND = "images where GrabCut found no foreground"
+# An image whose subject covers less of it than this has none: writing it would put a blank into a training set.
+MIN_SUBJECT_FRACTION = 0.01
+# The selfie mask is a probability; the subject is where it passes one half.
+SUBJECT_PROBABILITY = 0.5
+KEPT_AS_IS = "no subject found, written as it is (--keep_failed)"
 
 
 def processed_with(key_name: str) -> str:
@@ -81,14 +90,30 @@ def as_output(rgba: np.ndarray, output: str) -> np.ndarray:
     return rgba if output == "rgba" else image_io.composite_on(rgba)
 
 
-def process_with_grabcut(path: Path, rect_margin: float, iterations: int, output: str) -> folder_job.FileResult:
+def masked_result(rgb: np.ndarray, alpha: np.ndarray, output: str, keep_failed: bool) -> folder_job.FileResult:
+    """The image without its background (alpha: HxW in [0, 1]), or NoSubjectFound when there is no subject."""
+    subject_fraction = float(np.mean(alpha >= SUBJECT_PROBABILITY))
+    if subject_fraction < MIN_SUBJECT_FRACTION:
+        if keep_failed:
+            return folder_job.FileResult(rgb, counters=(KEPT_AS_IS,))
+        raise folder_job.NoSubjectFound(f"the subject covers {subject_fraction:.1%} of the image")
+    alpha_channel = np.round(alpha * 255).astype(np.uint8)
+    return folder_job.FileResult(as_output(np.dstack([rgb, alpha_channel]), output))
+
+
+def process_with_grabcut(
+    path: Path, rect_margin: float, iterations: int, output: str, keep_failed: bool
+) -> folder_job.FileResult:
     rgb = image_io.read_rgb(path)
     foreground = grabcut_mask(rgb, rect_margin, iterations)
-    alpha = np.where(foreground, 255, 0).astype(np.uint8)
-    return folder_job.FileResult(
-        as_output(np.dstack([rgb, alpha]), output),
-        counters=() if foreground.any() else (NO_FOREGROUND,),
-    )
+    return masked_result(rgb, foreground.astype(np.float32), output, keep_failed)
+
+
+def process_with_selfie(
+    path: Path, segmenter: PersonSegmenter, output: str, keep_failed: bool
+) -> folder_job.FileResult:
+    rgb = image_io.read_rgb(path)
+    return masked_result(rgb, segmenter.person_mask(rgb), output, keep_failed)
 
 
 def read_api_keys(keys_file: str | None) -> list[str]:
@@ -211,9 +236,16 @@ def process_with_api(path: Path, client: RemoveBgClient, output: str) -> folder_
 def define_flags() -> None:
     flags.DEFINE_enum(
         "method",
-        "grabcut",
-        ["grabcut", "api"],
-        "grabcut: offline OpenCV GrabCut; api: a remove.bg-compatible HTTP API (--api_url).",
+        "selfie",
+        ["selfie", "grabcut", "api"],
+        "selfie: MediaPipe's selfie segmentation (soft mask, keeps the hair; `python -m preprocessing.models "
+        "fetch` gets it); grabcut: OpenCV's GrabCut; api: a remove.bg-compatible HTTP API (--api_url).",
+    )
+    flags.DEFINE_bool(
+        "keep_failed",
+        False,
+        f"selfie, grabcut: write an image in which no subject is found (under {MIN_SUBJECT_FRACTION:.0%} of "
+        "it) as it is, instead of listing it and writing nothing.",
     )
     flags.DEFINE_enum(
         "output",
@@ -242,20 +274,31 @@ def define_flags() -> None:
 
 def build_job() -> folder_job.FileJob:
     options = flags.FLAGS
+    if options.method == "selfie":
+        try:
+            segmenter = PersonSegmenter.load()
+        except models.ModelUnavailableError as error:
+            raise folder_job.JobSetupError(f"--method selfie: {error}") from None
+        process = functools.partial(
+            process_with_selfie, segmenter=segmenter, output=options.output, keep_failed=options.keep_failed
+        )
+        return folder_job.FileJob(process, counter_names=(KEPT_AS_IS,), keeps_geometry=True)
     if options.method == "grabcut":
         process = functools.partial(
             process_with_grabcut,
             rect_margin=options.rect_margin,
             iterations=options.iterations,
             output=options.output,
+            keep_failed=options.keep_failed,
         )
-        return folder_job.FileJob(process, counter_names=(NO_FOREGROUND,))
+        return folder_job.FileJob(process, counter_names=(KEPT_AS_IS,), keeps_geometry=True)
     if urllib.parse.urlsplit(options.api_url).scheme not in ("http", "https"):
         raise folder_job.JobSetupError(f"--api_url {options.api_url}: expected an http(s) URL")
     keys = read_api_keys(options.api_keys_file)
     client = RemoveBgClient(options.api_url, keys, options.api_timeout)
     process = functools.partial(process_with_api, client=client, output=options.output)
-    return folder_job.FileJob(process, counter_names=tuple(processed_with(name) for name in client.key_names))
+    counters = tuple(processed_with(name) for name in client.key_names)
+    return folder_job.FileJob(process, counter_names=counters, keeps_geometry=True)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Data sources: a spec string -> a tf.data stream of decoded uint8 RGB records.
 
 Specs:
-  folder:PATH                 every image under PATH (png, jpg, jpeg, bmp; recursive)
+  folder:PATH                 every image under PATH (png, jpg, jpeg, bmp; recursive), with the
+                              landmarks and attributes of PATH/annotations.csv when it lists them all
   cartoonset:PATH             a Cartoon Set folder (csNNN.png + csNNN.csv; 10k flat or 100k in 0-9)
   tfds:NAME[/CONFIG]:SPLIT    a TensorFlow Datasets split, e.g. tfds:celeb_a:train,
                               tfds:cycle_gan/horse2zebra:trainA, tfds:celeb_a:test[:1000]
@@ -27,14 +28,13 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from preprocessing import cartoonset, image_io
+from preprocessing import annotation_table, cartoonset, image_io
 from preprocessing.decode import SkippedFiles, decode_files, to_rgb
 
 logger = logging.getLogger(__name__)
 
 SPEC_HELP = "folder:PATH | cartoonset:PATH | tfds:NAME[/CONFIG]:SPLIT | synthetic:cartoon|photo[:COUNT]"
 MISSING_ATTRIBUTE = -1
-CELEBA_LANDMARK_ORDER = ("lefteye", "righteye", "nose", "leftmouth", "rightmouth")
 
 
 class SourceError(ValueError):
@@ -88,8 +88,45 @@ def _list_images(spec: str, path: str) -> list[Path]:
 
 def _folder_source(spec: str, path: str, shuffle_seed: int | None) -> Source:
     files = _list_images(spec, path)
-    dataset, skipped = decode_files([str(f) for f in files], shuffle_seed=shuffle_seed)
+    per_file = _folder_annotations(spec, Path(path), files)
+    dataset, skipped = decode_files([str(f) for f in files], per_file, shuffle_seed=shuffle_seed)
     return Source(spec, dataset, len(files), skipped)
+
+
+def _folder_annotations(spec: str, folder: Path, files: list[Path]) -> dict:
+    """{"landmarks": Nx5x2[, "attributes": {name: N}]} from folder/annotations.csv; {} without one.
+
+    Landmarks are all or nothing: a batch mixing real and missing landmarks would
+    mislead whatever uses them, so a table that misses images is ignored, with a warning.
+    """
+    table_path = folder / annotation_table.ANNOTATIONS_FILE
+    try:
+        header, rows = annotation_table.read_table(table_path)
+    except annotation_table.AnnotationsError as error:
+        raise SourceError(f"{spec!r}: {error}") from error
+    if not rows:
+        return {}
+    fields = [rows.get(file.relative_to(folder).as_posix()) for file in files]
+    missing = [file for file, row in zip(files, fields) if row is None]
+    if missing:
+        logger.warning(
+            "%s lists %d of %d images (not %s, ...); their landmarks are not used",
+            table_path,
+            len(files) - len(missing),
+            len(files),
+            missing[0],
+        )
+        return {}
+    try:
+        annotations = {"landmarks": np.stack([annotation_table.landmarks_of(row) for row in fields])}
+        attributes = [annotation_table.attributes_of(header, row) for row in fields]
+    except ValueError as error:  # a field that is not a number
+        raise SourceError(f"{spec!r}: {table_path}: {error}") from error
+    if attributes[0]:
+        annotations["attributes"] = {
+            name: np.asarray([row[name] for row in attributes], np.int32) for name in attributes[0]
+        }
+    return annotations
 
 
 def _cartoonset_source(spec: str, path: str, shuffle_seed: int | None) -> Source:
@@ -178,7 +215,7 @@ def _from_tfds_record(example: dict) -> dict:
     landmarks = example.get("landmarks")
     if isinstance(landmarks, dict):
         record["landmarks"] = tf.cast(
-            tf.stack([tf.stack([landmarks[f"{p}_x"], landmarks[f"{p}_y"]]) for p in CELEBA_LANDMARK_ORDER]),
+            tf.stack([tf.stack([landmarks[f"{p}_x"], landmarks[f"{p}_y"]]) for p in annotation_table.LANDMARK_NAMES]),
             tf.float32,
         )
     attributes = example.get("attributes")

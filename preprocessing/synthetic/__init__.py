@@ -25,6 +25,7 @@ The package is layered: `attributes` (the person) -> `geometry`, `hair`, `featur
 This module re-exports what the rest of the project uses.
 """
 
+from preprocessing.annotation_table import ANNOTATIONS_FILE
 from preprocessing.synthetic.attributes import (
     ATTRIBUTE_VARIANTS,
     DOMAINS,
@@ -35,7 +36,7 @@ from preprocessing.synthetic.attributes import (
     sample_attributes,
 )
 from preprocessing.synthetic.dataset import as_dataset
-from preprocessing.synthetic.files import ANNOTATIONS_FILE, FILE_PREFIX, write_records
+from preprocessing.synthetic.files import FILE_PREFIX, write_records
 from preprocessing.synthetic.preview import (
     PREVIEW_CELL,
     PREVIEW_COUNT,

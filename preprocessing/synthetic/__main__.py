@@ -22,8 +22,9 @@ from pathlib import Path
 from absl import app, flags
 
 from preprocessing import image_io
+from preprocessing.annotation_table import ANNOTATIONS_FILE
 from preprocessing.synthetic.attributes import DOMAINS
-from preprocessing.synthetic.files import ANNOTATIONS_FILE, write_records
+from preprocessing.synthetic.files import write_records
 from preprocessing.synthetic.preview import PREVIEW_COUNT, preview_image
 
 

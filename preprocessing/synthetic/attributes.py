@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from preprocessing import annotation_table
+
 # name -> the names of its variants, in value order. Variant 0 of glasses and
 # facial_hair is "none". eye_color is hard to see under sunglasses (the lenses
 # are tinted, not opaque) and hair_color of a bald person shows only in the
@@ -21,7 +23,7 @@ VARIANT_NAMES: dict[str, tuple[str, ...]] = {
 }
 ATTRIBUTE_VARIANTS: dict[str, int] = {name: len(names) for name, names in VARIANT_NAMES.items()}
 DOMAINS = ("cartoon", "photo")
-LANDMARK_NAMES = ("lefteye", "righteye", "nose", "leftmouth", "rightmouth")
+LANDMARK_NAMES = annotation_table.LANDMARK_NAMES
 
 # The two random streams of a record: its attributes (shared by the domains)
 # and the photo's scene followed by its pixel noise.

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from preprocessing import folder_job, image_io
+from preprocessing import annotation_table, folder_job, image_io
 
 # (CLI module, flags, side of the square outputs or None when the output keeps the source size)
 CLI_CASES = [
     ("crop_cartoons", ["--size", "32"], 32),
     ("crop_faces", ["--size", "40"], 40),
-    ("remove_background", ["--iterations", "2"], None),
+    ("remove_background", ["--method", "grabcut", "--iterations", "2"], None),
 ]
 CLI_IDS = [module for module, _, _ in CLI_CASES]
 
@@ -174,3 +174,66 @@ def test_stop_job_ends_the_run_and_lists_the_files_left(tmp_path):
     assert "stopped early:  out of credit" in text
     assert f"    - {source / 'c.png'}" in text
     assert "never used: 0" in text
+
+
+def _landmark_job(no_subject: str | None = None, keeps_geometry: bool = False) -> folder_job.FileJob:
+    """Copies each image; places landmarks on it unless it keeps the geometry; no subject in `no_subject`."""
+
+    def process(path: Path) -> folder_job.FileResult:
+        if path.name == no_subject:
+            raise folder_job.NoSubjectFound("nothing there")
+        landmarks = None if keeps_geometry else np.full((5, 2), image_io.read_rgb(path)[0, 0, 0] / 10, np.float32)
+        return folder_job.FileResult(image_io.read_rgb(path), landmarks=landmarks)
+
+    return folder_job.FileJob(process, keeps_geometry=keeps_geometry)
+
+
+def test_landmarks_of_the_written_images_go_to_annotations_beside_earlier_rows(tmp_path):
+    source, destination = tmp_path / "src", tmp_path / "dst"
+    for name, value in (("a.png", 10), ("sub/b.png", 20), ("c.png", 30)):
+        _write_image(source / name, value)
+    destination.mkdir()
+    table = destination / annotation_table.ANNOTATIONS_FILE
+    annotation_table.write_table(
+        table, annotation_table.header(), {"old.png": annotation_table.row("old.png", np.zeros((5, 2)))}
+    )
+    files = folder_job.check_folders(source, destination)
+
+    summary = folder_job.process_folder(source, destination, files, _landmark_job(no_subject="c.png"))
+
+    assert summary.written == [destination / "a.png", destination / "sub" / "b.png"]
+    assert summary.no_subject == [f"{source / 'c.png'}: nothing there"] and summary.skipped == []
+    assert not (destination / "c.png").exists()
+    _, rows = annotation_table.read_table(table)
+    assert sorted(rows) == ["a.png", "old.png", "sub/b.png"]
+    np.testing.assert_allclose(annotation_table.landmarks_of(rows["sub/b.png"]), np.full((5, 2), 2.0))
+    text = folder_job.format_summary(summary)
+    assert "no subject found, not written: 1" in text and "landmarks:      2 rows in annotations.csv" in text
+
+
+def test_a_job_that_keeps_the_geometry_carries_the_source_rows_and_their_attributes(tmp_path):
+    source, destination = tmp_path / "src", tmp_path / "dst"
+    _write_image(source / "a.jpg", 10)
+    _write_image(source / "b.png", 20)
+    header = annotation_table.header(("hair_color",))
+    rows = {"a.jpg": annotation_table.row("a.jpg", np.ones((5, 2)), (3,))}  # b.png has no row
+    annotation_table.write_table(source / annotation_table.ANNOTATIONS_FILE, header, rows)
+    files = folder_job.check_folders(source, destination)
+
+    folder_job.process_folder(source, destination, files, _landmark_job(keeps_geometry=True))
+
+    assert annotation_table.read_table(destination / annotation_table.ANNOTATIONS_FILE) == (
+        header,
+        {"a.png": ["a.png", *rows["a.jpg"][1:]]},
+    )
+
+
+def test_a_destination_table_with_other_columns_stops_the_run_before_anything_is_written(tmp_path):
+    source, destination = tmp_path / "src", tmp_path / "dst"
+    _write_image(source / "a.png", 10)
+    destination.mkdir()
+    annotation_table.write_table(destination / annotation_table.ANNOTATIONS_FILE, annotation_table.header(("age",)), {})
+    files = folder_job.check_folders(source, destination)
+    with pytest.raises(annotation_table.AnnotationsError, match="exists with other columns"):
+        folder_job.process_folder(source, destination, files, _landmark_job())
+    assert not (destination / "a.png").exists()

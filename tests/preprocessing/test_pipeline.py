@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from preprocessing import pipeline
+from preprocessing import pipeline, synthetic
 from preprocessing.pipeline import load_domain, normalize_images, unpaired
 
 
@@ -179,10 +179,33 @@ def test_white_background_keeps_the_subject_and_whitens_the_rest():
     np.testing.assert_array_equal(painted["mask"], kept["mask"])
 
 
-def test_white_background_needs_a_source_with_masks(tmp_path):
-    _folder_of_solids(tmp_path, [1])
-    with pytest.raises(ValueError, match=f"folder:{tmp_path}.*no foreground masks.*remove_background"):
-        load_domain(f"folder:{tmp_path}", background="white")
+def test_white_background_of_a_folder_without_masks_comes_from_the_person_segmenter(
+    synthetic_photo_folder, face_models
+):
+    batch = next(
+        iter(
+            load_domain(
+                f"folder:{synthetic_photo_folder}",
+                image_size=128,
+                batch_size=8,
+                background="white",
+                normalize=False,
+                shuffle=False,
+            )
+        )
+    ).numpy()
+    for index, painted in enumerate(batch):
+        image = synthetic.make_record("photo", 0, index, 128)["image"]
+        alpha = face_models.segmenter.person_mask(image)[..., None]
+        np.testing.assert_allclose(painted, np.round(image * alpha + 255 * (1 - alpha)), atol=1)
+        assert np.all(painted[alpha[..., 0] < 0.01] >= 250)
+
+
+def test_white_background_without_masks_or_segmenter_says_how_to_fetch_it(tmp_path, monkeypatch):
+    _folder_of_solids(tmp_path / "photos", [1])
+    monkeypatch.setenv("XGAN_TOOLKIT_MODELS", str(tmp_path / "no_models"))
+    with pytest.raises(ValueError, match=r"no foreground masks and the person segmenter is missing.*models fetch"):
+        load_domain(f"folder:{tmp_path / 'photos'}", background="white")
 
 
 @pytest.mark.parametrize(

@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from preprocessing import folder_job, remove_background
+from preprocessing import annotation_table, folder_job, remove_background, synthetic
 
 FLAGS = (
     "--method",
+    "--keep_failed",
     "--output",
     "--rect_margin",
     "--iterations",
@@ -159,7 +160,9 @@ def test_api_keys_come_from_the_file_or_the_environment(tmp_path, monkeypatch):
 
 def test_cli_grabcut_writes_rgba_with_the_mask_as_alpha(mixed_image_folder, run_cli, tmp_path):
     destination = tmp_path / "out"
-    result = run_cli("remove_background", mixed_image_folder.path, destination, "--output", "rgba")
+    result = run_cli(
+        "remove_background", mixed_image_folder.path, destination, "--method", "grabcut", "--output", "rgba"
+    )
     assert result.returncode == 0, result.stderr
     output = np.asarray(Image.open(destination / "face_1.png"))
     assert output.shape == (120, 96, 4)
@@ -256,6 +259,65 @@ def test_api_skips_an_image_the_api_fails_on_and_goes_on(mixed_image_folder, run
     assert f"skipped:        {len(bad) + 1}" in result.stdout
     assert Image.open(destination / "photo.png").mode == "RGBA"
     _assert_no_key_printed(result, keys=(GOOD_KEY,))
+
+
+def _blank_images(folder):
+    """Two images without a subject beside the photos: white paper and a grey wall."""
+    Image.fromarray(np.full((128, 128, 3), 255, np.uint8)).save(folder / "white.png")
+    Image.fromarray(np.full((128, 128, 3), 120, np.uint8)).save(folder / "grey.png")
+
+
+def test_cli_selfie_paints_the_background_white_keeps_the_head_and_carries_the_annotations(
+    synthetic_photo_folder, face_models, run_cli, tmp_path
+):
+    destination = tmp_path / "out"
+    result = run_cli("remove_background", synthetic_photo_folder, destination)
+    assert result.returncode == 0, result.stderr
+    assert "written:        8" in result.stdout
+    for index in range(8):
+        record = synthetic.make_record("photo", 0, index, 128)
+        output = np.asarray(Image.open(destination / f"{index:06d}.png"))
+        person = face_models.segmenter.person_mask(record["image"])
+        background, subject, head = person < 0.01, person > 0.995, record["mask"] > 127
+        assert np.all(output[background] >= 250)  # painted white (alpha under 1% moves a pixel at most 3 levels)
+        assert np.any(record["image"][background] < 200)  # where the scene was not white
+        assert np.abs(output[subject].astype(int) - record["image"][subject]).max() <= 2  # the subject kept
+        assert (subject & head).sum() > 0.8 * head.sum()  # most of the head is sure subject
+    # The geometry is unchanged, so each row of SRC's annotations.csv goes along, attributes included.
+    source_table = annotation_table.read_table(synthetic_photo_folder / annotation_table.ANNOTATIONS_FILE)
+    assert annotation_table.read_table(destination / annotation_table.ANNOTATIONS_FILE) == source_table
+
+
+@pytest.mark.parametrize("method", ["selfie", "grabcut"])
+def test_an_image_without_a_subject_is_listed_and_not_written(
+    method, synthetic_photo_folder, face_models, run_cli, tmp_path
+):
+    _blank_images(synthetic_photo_folder)
+    destination = tmp_path / "out"
+    result = run_cli("remove_background", synthetic_photo_folder, destination, "--method", method)
+    assert result.returncode == 0, result.stderr
+    assert "no subject found, not written: 2" in result.stdout
+    for name in ("white.png", "grey.png"):
+        assert f"{synthetic_photo_folder / name}: the subject covers" in result.stdout
+        assert not (destination / name).exists()
+    assert (destination / "000000.png").exists()
+
+
+def test_keep_failed_writes_an_image_without_a_subject_as_it_is(synthetic_photo_folder, face_models, run_cli, tmp_path):
+    _blank_images(synthetic_photo_folder)
+    destination = tmp_path / "out"
+    result = run_cli("remove_background", synthetic_photo_folder, destination, "--keep_failed")
+    assert result.returncode == 0, result.stderr
+    assert f"{remove_background.KEPT_AS_IS}: 2" in result.stdout
+    np.testing.assert_array_equal(np.asarray(Image.open(destination / "grey.png")), np.full((128, 128, 3), 120))
+
+
+def test_cli_selfie_without_the_model_says_how_to_fetch_it(mixed_image_folder, run_cli, tmp_path):
+    environment = {"XGAN_TOOLKIT_MODELS": str(tmp_path / "no_models")}
+    result = run_cli("remove_background", mixed_image_folder.path, tmp_path / "out", env=environment)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "preprocessing.models fetch" in result.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_help_describes_every_flag(run_cli):

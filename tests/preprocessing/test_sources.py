@@ -123,3 +123,24 @@ def test_folder_source_on_the_mixed_folder_keeps_exactly_the_good_files(mixed_im
     assert skipped == sorted(mixed_image_folder.bad)
     for name in mixed_image_folder.bad:
         assert name in caplog.text
+
+
+def test_folder_source_reads_landmarks_and_attributes_of_annotations_csv(tmp_path):
+    from preprocessing import synthetic
+
+    synthetic.write_records("photo", 3, tmp_path, size=32, seed=0, start_index=0)
+    records = list(load_source(f"folder:{tmp_path}").dataset)
+    for index, record in enumerate(records):
+        truth = synthetic.make_record("photo", 0, index, 32)
+        np.testing.assert_allclose(record["landmarks"].numpy(), truth["landmarks"], atol=0.05)
+        assert {name: int(value) for name, value in record["attributes"].items()} == truth["attributes"]
+
+
+def test_folder_source_ignores_a_table_that_misses_images_and_says_so(tmp_path, caplog):
+    from preprocessing import synthetic
+
+    synthetic.write_records("photo", 2, tmp_path, size=32, seed=0, start_index=0)
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(tmp_path / "extra.png")
+    records = list(load_source(f"folder:{tmp_path}").dataset)
+    assert len(records) == 3 and all(set(record) == {"image"} for record in records)
+    assert "lists 2 of 3 images" in caplog.text and "extra.png" in caplog.text

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from preprocessing.sources import CELEBA_LANDMARK_ORDER, SourceError, load_source
+from preprocessing.annotation_table import LANDMARK_COLUMNS
+from preprocessing.sources import SourceError, load_source
 
-LANDMARK_KEYS = [f"{point}_{axis}" for point in CELEBA_LANDMARK_ORDER for axis in "xy"]
+LANDMARK_KEYS = list(LANDMARK_COLUMNS)
 
 
 class TinyCelebALike(tfds.core.GeneratorBasedBuilder):

@@ -1,6 +1,7 @@
 """`python -m xgan.train` and `python -m xgan.translate` end to end, on tiny settings."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +12,15 @@ from PIL import Image
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(*arguments, check=True):
+def run(*arguments, check=True, env=None):
     return subprocess.run(
-        [sys.executable, "-m", *arguments], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=check
+        [sys.executable, "-m", *arguments],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=check,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -69,17 +76,23 @@ def test_translate_without_a_trained_run_is_a_one_line_error(tmp_path):
     ]
 
 
-def test_faces_without_masks_on_a_white_background_are_a_one_line_error(tmp_path):
-    faces = tmp_path / "faces"
+def test_faces_without_masks_or_segmenter_on_a_white_background_are_a_one_line_error(tmp_path):
+    faces, models = tmp_path / "faces", tmp_path / "no_models"
     faces.mkdir()
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(faces / "a.png")
-    result = run("xgan.train", f"--face_source=folder:{faces}", f"--run_dir={tmp_path / 'run'}", check=False)
+    result = run(
+        "xgan.train",
+        f"--face_source=folder:{faces}",
+        f"--run_dir={tmp_path / 'run'}",
+        check=False,
+        env={"XGAN_TOOLKIT_MODELS": str(models)},
+    )
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == [
-        f"error: --face_source=folder:{faces}: 'folder:{faces}' has no foreground masks, so its background cannot "
-        "be painted white; remove it beforehand with `python -m preprocessing.remove_background` and keep it "
-        "(--*_background=keep)"
+        f"error: --face_source=folder:{faces}: 'folder:{faces}' has no foreground masks and the person segmenter "
+        f"is missing: {models / 'selfie_segmentation.tflite'}: missing; run `python -m preprocessing.models fetch` "
+        "(or `make models`)"
     ]
 
 
