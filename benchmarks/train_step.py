@@ -1,14 +1,16 @@
 """Train-step throughput of a model package: XLA, mixed precision, the training loop, the matmul peak.
 
     python -m benchmarks.train_step --model MODEL [--steps 10] [--mixed_precision mixed_bfloat16] [--no-loop]
-    (MODEL: any registered model, e.g. xgan, single_gan)
+    (MODEL: any registered model, e.g. xgan, single_gan, cyclegan)
 
 Prints one JSON line, every figure from this one run (each setting is timed
 twice, over --steps steps after 3 that compile, and the faster kept):
-- images/s of `model.fit` steps on a fixed batch at the model's report
-  setting (the `benchmark` of its registration in `training.registry`), with
-  jit_compile off and on; with --mixed_precision, the same under that dtype
-  policy beside float32;
+- images/s and s/step of `model.fit` steps on a fixed batch at each setting
+  of its registration in `training.registry` (the report's `benchmark`, and
+  its `more_benchmarks`, whose figures carry their labels: CycleGAN at 256 px
+  with ResNet-9 and at 128 px with ResNet-6), with jit_compile off and on;
+  with --mixed_precision, the report setting under that dtype policy beside
+  float32;
 - the FLOPs of one train step (forward + backward, counted from the shapes of
   the traced graph's matmul/convolution ops), the GFLOP/s that gives at the
   faster setting, and the GFLOP/s of a large float32 matmul;
@@ -43,25 +45,28 @@ def batch_size(batch) -> int:
     return len(keras.tree.flatten(batch)[0])
 
 
-def build(model_name: str, jit_compile: bool):
-    """A fresh registered model, compiled with the optimizers of its report setting, and that setting's batch."""
+def build(model_name: str, jit_compile: bool, setting: registry.Benchmark | None = None):
+    """A fresh registered model, compiled with the optimizers of a benchmark setting (default: the report's),
+    and that setting's batch."""
     spec = registry.get(model_name)
-    setting = spec.benchmark
+    setting = setting or spec.benchmark
 
     def adam():
         return keras.optimizers.Adam(setting.learning_rate, beta_1=setting.beta_1, beta_2=setting.beta_2)
 
-    model = spec.untrained()
+    model = spec.untrained(**dict(setting.model_options))
     model.compile(g_optimizer=adam(), d_optimizer=adam(), optimizer=None, jit_compile=jit_compile)
     return model, setting.batch()
 
 
-def images_per_second(model_name: str, jit_compile: bool, steps: int, policy: str = "float32") -> float:
-    """Images/s of `fit` on the report setting's fixed batch under the dtype `policy`."""
+def images_per_second(
+    model_name: str, jit_compile: bool, steps: int, policy: str = "float32", setting: registry.Benchmark | None = None
+) -> float:
+    """Images/s of `fit` on a benchmark setting's fixed batch (default: the report's) under the dtype `policy`."""
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
     try:
-        model, batch = build(model_name, jit_compile)
+        model, batch = build(model_name, jit_compile, setting)
         return timed_fit(model, tf.data.Dataset.from_tensors(batch).repeat(), steps) * batch_size(batch)
     finally:
         keras.config.set_dtype_policy(previous)
@@ -129,9 +134,9 @@ def cpu_description() -> dict:
     return {"cpu": model, "cpu_has_amx_bf16": "amx_bf16" in cpuinfo.split()}
 
 
-def train_step_flops(model_name: str) -> int:
+def train_step_flops(model_name: str, setting: registry.Benchmark | None = None) -> int:
     """Float ops of one train step, from the op shapes of its traced graph (forward and backward)."""
-    model, batch = build(model_name, jit_compile=False)
+    model, batch = build(model_name, jit_compile=False, setting=setting)
     specs = tf.nest.map_structure(lambda part: tf.TensorSpec(part.shape, part.dtype), batch)
     graph = tf.function(model.train_step).get_concrete_function(specs).graph
     options = option_builder.ProfileOptionBuilder.float_operation()
@@ -175,29 +180,40 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     peak = matmul_gflops()
-    rates = {jit: images_per_second(args.model, jit, args.steps) for jit in (False, True)}
-    flops = train_step_flops(args.model)
-    images = batch_size(registry.get(args.model).benchmark.batch())
-    best = max(rates.values())
-    achieved = flops * best / images / 1e9
-    figures = {
-        "benchmark": "train_step",
-        "model": args.model,
-        "batch_size": images,
-        "images_per_s_no_xla": round(rates[False], 1),
-        "images_per_s_xla": round(rates[True], 1),
-        "xla_speedup": round(rates[True] / rates[False], 2),
-        "train_step_gflop": round(flops / 1e9, 3),
-        "achieved_gflops": round(achieved, 1),
-        "matmul_gflops": round(peak, 1),
-        "achieved_vs_matmul": round(achieved / peak, 2),
-    }
+    settings = registry.get(args.model).benchmarks
+    figures = {"benchmark": "train_step", "model": args.model, "matmul_gflops": round(peak, 1)}
+    for setting in settings:
+        prefix = f"{setting.label}_" if len(settings) > 1 else ""
+        rates, setting_figures = setting_rates(args.model, setting, args.steps, peak)
+        figures.update({f"{prefix}{name}": value for name, value in setting_figures.items()})
+        if setting is settings[0]:
+            report_rates = rates
+    rates = report_rates
     if args.mixed_precision != "off":
         figures.update(mixed_precision_figures(args.model, args.mixed_precision, args.steps, rates))
     if args.loop and registry.get(args.model).train_module:
         figures.update(loop_and_bare_step(args.model, args.steps))
     figures.update(cpu_description())
     print(json.dumps(figures))
+
+
+def setting_rates(model_name: str, setting: registry.Benchmark, steps: int, peak: float) -> tuple[dict, dict]:
+    """({jit_compile: images/s}, the figures of one benchmark setting: rates, s/step, achieved vs peak GFLOP/s)."""
+    rates = {jit: images_per_second(model_name, jit, steps, setting=setting) for jit in (False, True)}
+    flops = train_step_flops(model_name, setting)
+    images = batch_size(setting.batch())
+    achieved = flops * max(rates.values()) / images / 1e9
+    return rates, {
+        "batch_size": images,
+        "images_per_s_no_xla": round(rates[False], 1),
+        "images_per_s_xla": round(rates[True], 1),
+        "s_per_step_no_xla": round(images / rates[False], 4),
+        "s_per_step_xla": round(images / rates[True], 4),
+        "xla_speedup": round(rates[True] / rates[False], 2),
+        "train_step_gflop": float(f"{flops / 1e9:.4g}"),
+        "achieved_gflops": round(achieved, 1),
+        "achieved_vs_matmul": round(achieved / peak, 2),
+    }
 
 
 def mixed_precision_figures(model_name: str, policy: str, steps: int, float32_rates: dict) -> dict:

@@ -30,8 +30,13 @@ def domain_flag_names(domain: str) -> list[str]:
     return [f"{prefix}{name}" for name in ("source", "crop", "background", "augment", "load_size")]
 
 
-def define_domain_flags(domains: dict, flag_values: flags.FlagValues = flags.FLAGS) -> list[str]:
-    """`domains`: {name: (default source spec, description[, default background])}; returns every flag name."""
+def define_domain_flags(
+    domains: dict, flag_values: flags.FlagValues = flags.FLAGS, augment_default: str = ""
+) -> list[str]:
+    """`domains`: {name: (default source spec, description[, default background])}; returns every flag name.
+
+    `augment_default` is every domain's default `--*_augment` (CycleGAN's "flip,random_crop").
+    """
     for domain, (default_source, description, *background_default) in domains.items():
         source, crop, background, augment, load_size = domain_flag_names(domain)
         flags.DEFINE_string(source, default_source, f"Source of {description}: {SPEC_HELP}.", flag_values=flag_values)
@@ -54,7 +59,7 @@ def define_domain_flags(domains: dict, flag_values: flags.FlagValues = flags.FLA
         )
         flags.DEFINE_string(
             augment,
-            "",
+            augment_default,
             f"Augmentations of {description}, comma-separated from {', '.join(AUGMENTATIONS)} "
             "(rotate/shift fight the non-frontal-face failure the report describes).",
             flag_values=flag_values,

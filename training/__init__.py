@@ -10,6 +10,8 @@ A model's `train.py` is thin:
     model = fit.build_and_compile(current, config, lambda: XGAN(...))
     fit.fit(model, dataset, current, config, fit.take_fixed_inputs(dataset, config["num_grid_samples"]))
 
+(`fit.train_from_config(MODEL, config, build_dataset)` does the last three, with the dataset, for a registered model.)
+
 Modules: `flags` (common CLI flags -> config dict, presets), `run` (run setup and the run directory's layout),
 `schedules` (learning rates, optimizers), `gradients` (loss scaling and
 updates inside `train_step`), `gan_model` (`GANModel`, a base class doing the

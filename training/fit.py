@@ -16,7 +16,7 @@ from absl import logging
 from training.backup import BackupError, ResumableBackup
 from training.callbacks import ImageGridCallback, LossPlotCallback, StopOnNonFiniteLoss, TensorBoardLogger
 from training.export import export_generators
-from training.run import Run
+from training.run import Run, setup_run
 from training.schedules import make_optimizer
 
 EXIT_TRAINING_FAILED = 1
@@ -172,3 +172,13 @@ def _print_outputs(run: Run, exported: dict) -> None:
         *(f"  generator       {path}" for path in exported.values()),
     ]
     print("\n".join(lines), flush=True)
+
+
+def train_from_config(spec, config: dict, build_dataset) -> None:
+    """What the train CLI of a translation model does with its resolved config: set the run up, build the
+    model its registration (`spec`) describes, and fit it on `build_dataset(config)`; failures in one line."""
+    with one_line_failures():
+        current = setup_run(spec.name, config)
+        dataset = build_dataset(config)
+        model = build_and_compile(current, config, lambda: spec.build(config))
+        fit(model, dataset, current, config, take_fixed_inputs(dataset, config["num_grid_samples"]))

@@ -44,12 +44,15 @@ class UnknownModelError(KeyError):
 
 @dataclasses.dataclass(frozen=True)
 class Benchmark:
-    """The setting `benchmarks.train_step` times a model at: one input batch and Adam's hyper-parameters."""
+    """A setting `benchmarks.train_step` times a model at: one input batch, Adam's hyper-parameters, and the
+    options of the untrained model it builds (`ModelSpec.untrained(**model_options)`), e.g. an image size."""
 
     input_shapes: tuple[tuple[int, ...], ...]  # one shape per element of a training batch
     learning_rate: float = 2e-4
     beta_1: float = 0.5
     beta_2: float = 0.999
+    label: str = "report"
+    model_options: tuple[tuple[str, object], ...] = ()  # (name, value) pairs, kept hashable
 
     def batch(self, seed: int = 0):
         """A fixed batch in [-1, 1]: one float32 array, or a tuple of them for a model trained on several inputs."""
@@ -69,6 +72,7 @@ class ModelSpec:
     directions: the generators that translate images, named "<source>2<target>"; empty for a model
         that draws images from noise.
     benchmark: the report's training batch and optimizer, for `benchmarks.train_step`.
+    more_benchmarks: further settings it times, each with its own `label` (CycleGAN at 128 px, say).
     train_module: the module of its train CLI (e.g. "xgan.train"), which has `define_flags(flag_values)`,
         `resolve_config(flag_values)` and `build_dataset(config)`; `benchmarks.train_step` times `fit()` on
         the data the CLI trains on by default. None for a model without one.
@@ -81,6 +85,12 @@ class ModelSpec:
     directions: tuple[str, ...]
     benchmark: Benchmark
     train_module: str | None = None
+    more_benchmarks: tuple[Benchmark, ...] = ()
+
+    @property
+    def benchmarks(self) -> tuple[Benchmark, ...]:
+        """Every setting `benchmarks.train_step` times, the report's first."""
+        return (self.benchmark, *self.more_benchmarks)
 
     def __post_init__(self):
         unknown = [direction for direction in self.directions if direction not in self.generators]

@@ -28,7 +28,7 @@ from absl import app, flags
 
 from preprocessing import data_flags
 from preprocessing.pipeline import unpaired
-from training import fit, run
+from training import fit
 from training import flags as training_flags
 from xgan import losses
 from xgan.model import DISCRIMINATE_OPTIONS
@@ -195,12 +195,7 @@ def resolve_config(flag_values: flags.FlagValues) -> dict:
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    config = resolve_config(FLAGS)
-    with fit.one_line_failures():
-        current = run.setup_run(MODEL.name, config)
-        dataset = build_dataset(config)
-        model = fit.build_and_compile(current, config, lambda: MODEL.build(config))
-        fit.fit(model, dataset, current, config, fit.take_fixed_inputs(dataset, config["num_grid_samples"]))
+    fit.train_from_config(MODEL, resolve_config(FLAGS), build_dataset)
 
 
 if __name__ == "__main__":

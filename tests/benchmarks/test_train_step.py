@@ -1,5 +1,7 @@
 """The train-step benchmark: its figures on the toy GAN, and the real models end to end (slow: XLA compiles)."""
 
+import dataclasses
+import json
 import time
 
 import keras
@@ -10,6 +12,7 @@ from benchmarks import train_step
 from tests.benchmarks import run_benchmark
 from tests.training import toy_gan
 from tests.training.conftest import toy_config
+from training import registry
 
 
 def run_train_step(model: str, steps: int) -> dict:
@@ -68,9 +71,9 @@ def test_a_mixed_precision_timing_runs_under_its_policy_and_restores_float32(reg
     seen = []
     build = train_step.build
 
-    def recording_build(model_name, jit_compile):
+    def recording_build(model_name, jit_compile, setting=None):
         seen.append(keras.config.dtype_policy().name)
-        return build(model_name, jit_compile)
+        return build(model_name, jit_compile, setting)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(train_step, "build", recording_build)
@@ -90,3 +93,31 @@ def test_the_train_clis_default_setup_is_a_run_with_no_flags():
         2e-4,
     )
     assert dataset.element_spec.shape.as_list()[1:] == [64, 64, 3]
+
+
+def test_a_model_with_several_settings_reports_each_under_its_label(registered_toy, capsys, monkeypatch):
+    small = registry.Benchmark(
+        input_shapes=((1, 8, 8, 3),) * 2, label="8px", model_options=(("image_size", 8),), learning_rate=1e-3
+    )
+    spec = dataclasses.replace(
+        toy_gan.MODEL,
+        untrained=toy_gan.ToyGAN,
+        more_benchmarks=(small,),
+        benchmark=dataclasses.replace(
+            toy_gan.MODEL.benchmark, label="16px", model_options=(("image_size", toy_gan.REGISTERED_SIZE),)
+        ),
+    )
+    monkeypatch.setitem(registry._SPECS, "toy_gan", spec)
+    monkeypatch.setattr(train_step, "MATMUL_SIZE", 256)
+    train_step.main(["--model", "toy_gan", "--steps", "2", "--no-loop"])
+    figures = json.loads(capsys.readouterr().out)
+    assert (figures["16px_batch_size"], figures["8px_batch_size"]) == (2, 1)
+    for label in ("16px", "8px"):
+        assert figures[f"{label}_s_per_step_xla"] == pytest.approx(
+            figures[f"{label}_batch_size"] / figures[f"{label}_images_per_s_xla"], rel=0.05, abs=1e-4
+        )
+    # The 8 px step does a quarter of the 16 px step's work per image.
+    per_image = {
+        label: figures[f"{label}_train_step_gflop"] / figures[f"{label}_batch_size"] for label in ("16px", "8px")
+    }
+    assert per_image["8px"] == pytest.approx(per_image["16px"] / 4, rel=0.2)

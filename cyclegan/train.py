@@ -1,0 +1,169 @@
+"""Train CycleGAN A <-> B (Zhu et al. 2017), with the experiments of the project's two CycleGAN reports.
+
+usage: python -m cyclegan.train [flags]
+
+By default, the reference's recipe (junyanz/pytorch-CycleGAN-and-pix2pix):
+ResNet generators (9 residual blocks at 256 px and more, 6 below), 70x70
+PatchGAN discriminators, LSGAN, cycle terms λ_A = λ_B = 10, identity terms
+at 0.5 λ, halved discriminator losses fed from pools of 50 translations, Adam
+2e-4 (β1 0.5) on batches of 1, constant for --decay_start_epoch epochs then
+linear to 0, images loaded at 286/256 of --image_size, randomly cropped and
+flipped. --experiment names one of the reports' variants (loss ablations and
+optimisers); flags given on the command line win over it, and the run config
+records both. On real data, e.g. on a GPU:
+
+  python -m cyclegan.train --dataset_dir=horse2zebra --image_size=256
+
+Domains A and B are the built-in photos and cartoons unless --dataset_dir
+(a folder with trainA/ and trainB/, as the CycleGAN data sets ship) or
+--a_source / --b_source name others. Everything the run writes goes to
+--run_dir; rerun with the same --run_dir to resume. --helpfull adds the data
+flags and the shared training flags.
+"""
+
+from __future__ import annotations
+
+from absl import app, flags
+
+from cyclegan.registration import CYCLE_LOSSES, MODEL, MODEL_ARGUMENTS, REFERENCE_WEIGHTS
+from preprocessing import data_flags
+from preprocessing.pipeline import unpaired
+from training import fit, gan_losses
+from training import flags as training_flags
+
+DOMAINS = {
+    "a": ("synthetic:photo:2048", "domain A (translated to B by G_A)"),
+    "b": ("synthetic:cartoon:2048", "domain B (translated to A by G_B)"),
+}
+DATA_FLAGS = [*(name for domain in DOMAINS for name in data_flags.domain_flag_names(domain)), data_flags.TFDS_DATA_DIR]
+# The reference loads 286 px and crops 256: the same ratio at every --image_size.
+LOAD_SIZE_RATIO = 286 / 256
+# The reference's default is 9 blocks at 256 px; its 128 px setting uses 6.
+RESNET_9_FROM_SIZE = 256
+# The variants of the reports (seed 003: loss ablations; seed 004: optimisers and its baseline).
+EXPERIMENTS = {
+    "standard": {},
+    "no_cycle": {"cycle_loss": "none"},
+    "cycle_a_only": {"cycle_loss": "a"},
+    "no_identity": {"lambda_identity": 0.0},
+    "no_cycle_no_identity": {"cycle_loss": "none", "lambda_identity": 0.0},
+    "sgd": {"optimizer": "sgd", "momentum": 0.9, "learning_rate": 1e-3},
+    "cyclic_lr": {"lr_schedule": "cyclic"},
+    "adam_l2": {"weight_decay": 1e-4, "weight_decay_mode": "coupled"},
+    "anime_baseline": {"learning_rate": 1e-4, "lambda_identity": 0.0},
+}
+
+
+def define_flags(flag_values: flags.FlagValues) -> None:
+    """Every flag of the CLI, in `flag_values` (a function, so tests and benchmarks can parse into their own)."""
+    data_flags.define_domain_flags(DOMAINS, flag_values, augment_default="flip,random_crop")
+    flags.DEFINE_string(
+        "dataset_dir",
+        "",
+        "A folder with trainA/ and trainB/ (horse2zebra, say): sets --a_source and --b_source to them.",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_integer(
+        "image_size", 256, "Side of the square training images.", lower_bound=16, flag_values=flag_values
+    )
+    flags.DEFINE_integer(
+        "residual_blocks",
+        None,
+        f"Residual blocks per generator (default: 9 at --image_size >= {RESNET_9_FROM_SIZE}, else 6).",
+        lower_bound=1,
+        flag_values=flag_values,
+    )
+    flags.DEFINE_enum(
+        "gan_loss",
+        "lsgan",
+        gan_losses.GAN_LOSSES,
+        "Adversarial loss: lsgan (least squares, the reference's) or bce (cross-entropy on logits).",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_float(
+        "lambda_a", 10.0, "λ_A: weight of the cycle term A -> B -> A.", lower_bound=0.0, flag_values=flag_values
+    )
+    flags.DEFINE_float(
+        "lambda_b", 10.0, "λ_B: weight of the cycle term B -> A -> B.", lower_bound=0.0, flag_values=flag_values
+    )
+    flags.DEFINE_float(
+        "lambda_identity",
+        0.5,
+        "λ_idt: the identity terms' weight as a multiple of λ (idt_A = λ_idt λ_B |G_A(b) - b|; 0 turns them off).",
+        lower_bound=0.0,
+        flag_values=flag_values,
+    )
+    flags.DEFINE_enum(
+        "cycle_loss",
+        "both",
+        list(CYCLE_LOSSES),
+        "Which cycle terms are on: both, a (A -> B -> A only) or none.",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_integer(
+        "pool_size",
+        50,
+        "Translations each discriminator draws from (0: the newest only).",
+        lower_bound=0,
+        flag_values=flag_values,
+    )
+    flags.DEFINE_enum(
+        "experiment",
+        "standard",
+        list(EXPERIMENTS),
+        "A variant of the reports: standard; no_cycle, cycle_a_only, no_identity, no_cycle_no_identity (loss "
+        "ablations); sgd (momentum 0.9, lr 1e-3), cyclic_lr (triangular), adam_l2 (coupled weight decay 1e-4), "
+        "anime_baseline (lr 1e-4, no identity). Flags given on the command line win over it.",
+        flag_values=flag_values,
+    )
+    training_flags.define_common_flags(
+        flag_values,
+        batch_size=1,
+        learning_rate=2e-4,
+        beta_1=0.5,
+        beta_2=0.999,
+        epochs=200,
+        steps_per_epoch=1000,
+        lr_schedule="linear_decay",
+        # Off: under XLA the image pool's per-image loop costs ~0.2 s a call on a CPU (docs/experiments.md).
+        jit_compile=False,
+        log_every_n_steps=100,
+    )
+
+
+FLAGS = flags.FLAGS
+
+
+def build_dataset(config: dict):
+    """Unpaired `(a, b)` batches at --image_size."""
+    a = data_flags.load_domain_from_config(config, "a", config["image_size"])
+    b = data_flags.load_domain_from_config(config, "b", config["image_size"], seed_offset=1)
+    return unpaired(a, b)
+
+
+def resolve_config(flag_values: flags.FlagValues) -> dict:
+    """The parsed flags as a config: the experiment's values for flags not given, then the derived defaults."""
+    names = ["experiment", "dataset_dir", *MODEL_ARGUMENTS, *REFERENCE_WEIGHTS, *DATA_FLAGS]
+    config = training_flags.config_from_flags(MODEL.name, names, flag_values)
+    config = training_flags.apply_preset(config, EXPERIMENTS[config["experiment"]], flag_values)
+    if config["residual_blocks"] is None:
+        config["residual_blocks"] = 9 if config["image_size"] >= RESNET_9_FROM_SIZE else 6
+    if config["dataset_dir"]:
+        for domain in DOMAINS:
+            if not flag_values[f"{domain}_source"].present:
+                config[f"{domain}_source"] = f"folder:{config['dataset_dir']}/train{domain.upper()}"
+    for domain in DOMAINS:
+        if "random_crop" in config[f"{domain}_augment"] and config[f"{domain}_load_size"] is None:
+            config[f"{domain}_load_size"] = round(config["image_size"] * LOAD_SIZE_RATIO)
+    return config
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    fit.train_from_config(MODEL, resolve_config(FLAGS), build_dataset)
+
+
+if __name__ == "__main__":
+    define_flags(FLAGS)
+    app.run(main)
