@@ -121,8 +121,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int_at_least(1), default=2, help="passes timed per figure; the best is kept")
     args = parser.parse_args()
     try:
-        models.model_path("selfie_segmentation"), models.model_path("face_detection_short_range")
-        models.model_path("face_landmark")
+        for name in models.MODELS:
+            models.model_path(name)
     except models.ModelUnavailableError as error:
         parser.error(str(error))
     with tempfile.TemporaryDirectory() as scratch:
