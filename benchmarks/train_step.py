@@ -9,8 +9,8 @@ twice, over --steps steps after 3 that compile, and the faster kept):
   of its registration in `training.registry` (the report's `benchmark`, and
   its `more_benchmarks`, whose figures carry their labels: CycleGAN at 256 px
   with ResNet-9 and at 128 px with ResNet-6), with jit_compile off and on;
-  with --mixed_precision, the report setting under that dtype policy beside
-  float32;
+  with --mixed_precision, each setting also under that dtype policy, beside
+  its float32 figures;
 - the FLOPs of one train step (forward + backward, counted from the shapes of
   the traced graph's matmul/convolution ops), the GFLOP/s that gives at the
   faster setting, and the GFLOP/s of a large float32 matmul;
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
         "--mixed_precision",
         choices=("off", "mixed_bfloat16", "mixed_float16"),
         default="off",
-        help="also time the report setting under this Keras dtype policy, beside float32 (off: float32 only)",
+        help="also time every setting under this Keras dtype policy, beside float32 (off: float32 only)",
     )
     parser.add_argument(
         "--loop",
@@ -185,12 +185,9 @@ def main(argv: list[str] | None = None) -> None:
     for setting in settings:
         prefix = f"{setting.label}_" if len(settings) > 1 else ""
         rates, setting_figures = setting_rates(args.model, setting, args.steps, peak)
+        if args.mixed_precision != "off":
+            setting_figures |= mixed_precision_figures(args.model, args.mixed_precision, args.steps, rates, setting)
         figures.update({f"{prefix}{name}": value for name, value in setting_figures.items()})
-        if setting is settings[0]:
-            report_rates = rates
-    rates = report_rates
-    if args.mixed_precision != "off":
-        figures.update(mixed_precision_figures(args.model, args.mixed_precision, args.steps, rates))
     if args.loop and registry.get(args.model).train_module:
         figures.update(loop_and_bare_step(args.model, args.steps))
     figures.update(cpu_description())
@@ -216,12 +213,17 @@ def setting_rates(model_name: str, setting: registry.Benchmark, steps: int, peak
     }
 
 
-def mixed_precision_figures(model_name: str, policy: str, steps: int, float32_rates: dict) -> dict:
-    """Images/s under `policy`, without and with XLA, and the speed-up over the float32 figures of the same run."""
+def mixed_precision_figures(
+    model_name: str, policy: str, steps: int, float32_rates: dict, setting: registry.Benchmark
+) -> dict:
+    """Images/s and s/step of a setting under `policy`, without and with XLA, and the speed-up over its float32
+    figures of the same run."""
     figures = {}
+    images = batch_size(setting.batch())
     for jit, suffix in ((False, "no_xla"), (True, "xla")):
-        rate = images_per_second(model_name, jit, steps, policy)
+        rate = images_per_second(model_name, jit, steps, policy, setting)
         figures[f"images_per_s_{policy}_{suffix}"] = round(rate, 1)
+        figures[f"s_per_step_{policy}_{suffix}"] = round(images / rate, 4)
         figures[f"{policy}_vs_float32_{suffix}"] = round(rate / float32_rates[jit], 2)
     return figures
 

@@ -46,6 +46,7 @@ CLASSIFIER_SEED = 90_001
 HELD_OUT_SEED = 90_002
 CONV_FILTERS = (16, 32, 64, 128)
 DENSE_UNITS = 256
+PENULTIMATE_LAYER = "fc"  # the DENSE_UNITS features the heads read: `evaluation.score --features` uses them
 DROPOUT = 0.3
 LEARNING_RATE = 1e-3
 CACHE_VERSION = 1  # bump when the architecture or the training recipe changes
@@ -117,7 +118,7 @@ def build_classifier(image_size: int, attributes) -> keras.Model:
         x = keras.layers.MaxPooling2D(2, name=f"conv{index}_pool")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dropout(DROPOUT, name="dropout")(x)
-    x = keras.layers.Dense(DENSE_UNITS, activation="relu", name="fc")(x)
+    x = keras.layers.Dense(DENSE_UNITS, activation="relu", name=PENULTIMATE_LAYER)(x)
     outputs = {
         name: keras.layers.Dense(synthetic.ATTRIBUTE_VARIANTS[name], activation="softmax", name=name)(x)
         for name in attributes

@@ -11,6 +11,12 @@ resized to 299 bilinearly, as in the reference implementations) to the 2048-d
 inputs in [-1, 1] (its `preprocess_input` maps [0, 255] there), which is
 already the range of the project's pipeline and generators.
 
+`classifier_extractor` is the alternative where those weights cannot be had:
+the 256-d penultimate features of an attribute classifier of
+`evaluation.attributes` (trained on the built-in faces of one domain). Its
+FID and KID compare runs with each other on the built-in faces, not with any
+published figure, and it has no class probabilities, so no IS.
+
 `extract_activations` runs it batch by batch and keeps only what the metrics
 need: the running mean and covariance of the pool features (FID: 2048 +
 2048^2 floats however many images), the features themselves only for KID
@@ -30,6 +36,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from evaluation.attributes import PENULTIMATE_LAYER
 from evaluation.metrics import RunningMoments
 
 INCEPTION_SIZE = 299
@@ -116,6 +123,23 @@ def load_inception(weights: str = "imagenet", input_size: int = INCEPTION_SIZE) 
         images = tf.image.resize(images, [input_size, input_size], method="bilinear")
         pool, probabilities = model(images, training=False)
         return pool, probabilities
+
+    return extract
+
+
+def classifier_extractor(classifier: keras.Model) -> Extractor:
+    """A compiled function: images [B, H, W, 3] in [-1, 1] -> (the classifier's penultimate features [B, 256],
+    an empty [B, 0] in place of class probabilities).
+
+    Images are resized to the classifier's input side bilinearly, as `load_inception` resizes to 299.
+    """
+    side = int(classifier.input_shape[1])
+    penultimate = keras.Model(classifier.input, classifier.get_layer(PENULTIMATE_LAYER).output)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
+    def extract(images):
+        features = penultimate(tf.image.resize(images, [side, side], method="bilinear"), training=False)
+        return features, tf.zeros([tf.shape(images)[0], 0])
 
     return extract
 

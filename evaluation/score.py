@@ -2,6 +2,7 @@
 
 usage: python -m evaluation.score --real SOURCE --fake SOURCE [--metrics fid,kid,is]
                                   [--num_images N] [--inception_weights imagenet|PATH.weights.h5]
+                                  [--features inception|photo_classifier|cartoon_classifier]
 
 SOURCE is any source spec of the pipeline (folder:PATH, cartoonset:PATH,
 tfds:NAME:SPLIT, synthetic:cartoon|photo[:COUNT]); e.g. the folder a
@@ -12,9 +13,17 @@ tfds:NAME:SPLIT, synthetic:cartoon|photo[:COUNT]); e.g. the folder a
 Both sets are loaded as in training (crop, resize to --image_size, [-1, 1]),
 then resized to 299 for InceptionV3. FID and KID need --real and --fake; IS
 is reported for every set given (the real set's is the ceiling to compare
-with). Every score is printed with the sample counts it used: FID falls as n
-grows, so compare FIDs only at equal counts. --output_json also writes them
-as JSON.
+with).
+
+Where the ImageNet InceptionV3 weights cannot be had, --features=
+cartoon_classifier (or photo_classifier) computes FID and KID on the
+penultimate features of `evaluation.attributes`' classifier of that domain,
+trained on the built-in faces at --image_size and cached in
+--classifier_cache_dir. Those scores compare runs of this project with each
+other; they are not Inception scores, and IS needs InceptionV3.
+
+Every score is printed with the sample counts it used: FID falls as n grows,
+so compare FIDs only at equal counts. --output_json also writes them as JSON.
 """
 
 from __future__ import annotations
@@ -26,14 +35,24 @@ from pathlib import Path
 import tensorflow as tf
 from absl import app, flags
 
-from evaluation import metrics
-from evaluation.features import INCEPTION_SIZE, ExtractorSetupError, extract_activations, load_inception
+from evaluation import attributes, metrics
+from evaluation.features import (
+    INCEPTION_SIZE,
+    ExtractorSetupError,
+    classifier_extractor,
+    extract_activations,
+    load_inception,
+)
 from preprocessing.folder_job import EXIT_COMPLETED, EXIT_USAGE
-from preprocessing.pipeline import CROPS, load_domain
+from preprocessing.pipeline import BACKGROUNDS, CROPS, load_domain
 from preprocessing.sources import SPEC_HELP
 
 METRICS = ("fid", "kid", "is")
 PAIRED_METRICS = ("fid", "kid")
+# --features other than InceptionV3 -> the built-in domain whose attribute classifier gives them
+CLASSIFIER_FEATURES = {"photo_classifier": "photo", "cartoon_classifier": "cartoon"}
+FEATURES = ("inception", *CLASSIFIER_FEATURES)
+DEFAULT_CLASSIFIER_CACHE = Path("~/.cache/xgan-toolkit/attribute_classifiers")
 FLAGS = flags.FLAGS
 
 
@@ -85,6 +104,43 @@ def define_flags(flag_values: flags.FlagValues) -> None:
         "with non-ImageNet weights.",
         lower_bound=75,
     )
+    define(
+        flags.DEFINE_enum,
+        "features",
+        "inception",
+        FEATURES,
+        "What FID and KID compare: inception (InceptionV3's 2048-d pool features, the standard), or the 256-d "
+        "penultimate features of the attribute classifier of the built-in photo or cartoon domain (for runs on "
+        "the built-in faces where the ImageNet weights cannot be had; no IS).",
+    )
+    define(
+        flags.DEFINE_string,
+        "classifier_cache_dir",
+        str(DEFAULT_CLASSIFIER_CACHE),
+        "With a *_classifier --features: where the classifier is cached, and trained first if absent.",
+    )
+    define(
+        flags.DEFINE_integer,
+        "classifier_train_images",
+        attributes.ClassifierSettings.num_train_images,
+        "With a *_classifier --features: built-in images the classifier trains on.",
+        lower_bound=1,
+    )
+    define(
+        flags.DEFINE_integer,
+        "classifier_epochs",
+        attributes.ClassifierSettings.epochs,
+        "With a *_classifier --features: the classifier's training epochs.",
+        lower_bound=1,
+    )
+    define(
+        flags.DEFINE_enum,
+        "photo_background",
+        "keep",
+        BACKGROUNDS,
+        "With --features=photo_classifier: the background of the photos it trains on (white: as models trained "
+        "with --face_background=white see them).",
+    )
     define(flags.DEFINE_integer, "kid_subsets", metrics.KID_SUBSETS, "KID: number of random subsets.", lower_bound=1)
     define(
         flags.DEFINE_integer,
@@ -103,12 +159,14 @@ class ScoreSetupError(ValueError):
     """Bad flags or sources; reported as one line."""
 
 
-def check_metrics(names, real, fake) -> list[str]:
+def check_metrics(names, real, fake, features: str = "inception") -> list[str]:
     unknown = [name for name in names if name not in METRICS]
     if unknown or not names:
         raise ScoreSetupError(
             f"--metrics: unknown {', '.join(unknown) or '(empty)'}; expected names from {', '.join(METRICS)}"
         )
+    if "is" in names and features != "inception":
+        raise ScoreSetupError(f"--metrics=is needs --features=inception (--features={features} has no classes)")
     if not fake:
         raise ScoreSetupError("--fake is required")
     paired = [name for name in names if name in PAIRED_METRICS]
@@ -139,9 +197,28 @@ def image_batches(spec: str, flag_values, crop: str) -> tf.data.Dataset:
     return dataset
 
 
+def load_extractor(flag_values):
+    """InceptionV3, or the penultimate layer of the --features domain's attribute classifier (trained if not cached)."""
+    if flag_values.features == "inception":
+        return load_inception(flag_values.inception_weights, flag_values.inception_size)
+    domain = CLASSIFIER_FEATURES[flag_values.features]
+    settings = attributes.ClassifierSettings(
+        domain=domain,
+        image_size=flag_values.image_size,
+        num_train_images=flag_values.classifier_train_images,
+        epochs=flag_values.classifier_epochs,
+        photo_background=flag_values.photo_background if domain == "photo" else "keep",
+        seed=flag_values.seed,
+    )
+    cache_dir = Path(flag_values.classifier_cache_dir).expanduser()
+    trained = attributes.load_or_train(settings, cache_dir, verbose=0)
+    print(f"{domain} classifier: {'cached' if trained.cached else 'trained'} in {cache_dir}", file=sys.stderr)
+    return classifier_extractor(trained.classifier)
+
+
 def score(flag_values) -> dict:
     """The requested metrics as {name: metrics.Score}; IS of the real set as "is_real"."""
-    names = check_metrics(flag_values.metrics, flag_values.real, flag_values.fake)
+    names = check_metrics(flag_values.metrics, flag_values.real, flag_values.fake, flag_values.features)
     if "kid" in names and flag_values.num_images is not None and flag_values.num_images < flag_values.kid_subset_size:
         raise ScoreSetupError(
             f"--kid_subset_size={flag_values.kid_subset_size} is larger than --num_images={flag_values.num_images}"
@@ -150,7 +227,7 @@ def score(flag_values) -> dict:
     if flag_values.real:
         sets["real"] = (flag_values.real, flag_values.real_crop)
     datasets = {name: image_batches(spec, flag_values, crop) for name, (spec, crop) in sets.items()}
-    extractor = load_inception(flag_values.inception_weights, flag_values.inception_size)
+    extractor = load_extractor(flag_values)
     activations = {
         name: extract_activations(
             extractor,
@@ -201,14 +278,24 @@ def format_scores(scores: dict, flag_values) -> str:
         "is_real": f"; {flag_values.is_splits} splits",
     }
     lines = [f"real: {flag_values.real}" if flag_values.real else None, f"fake: {flag_values.fake}"]
+    if flag_values.features != "inception":
+        lines.append(f"features: {features_label(flag_values.features)}")
     for name, value in scores.items():
         lines.append(f"{LABELS[name]:<10} {value}{details.get(name, '')}")
     return "\n".join(line for line in lines if line)
 
 
-def to_json(scores: dict) -> dict:
+def features_label(features: str) -> str:
+    """What the scores were computed on, for a table's column or a report line."""
+    if features == "inception":
+        return "InceptionV3"
+    return f"the {CLASSIFIER_FEATURES[features]} attribute classifier's penultimate layer, not InceptionV3"
+
+
+def to_json(scores: dict, features: str = "inception") -> dict:
     return {
-        name: {"mean": value.mean, "std": value.std, "counts": list(value.counts)} for name, value in scores.items()
+        name: {"mean": value.mean, "std": value.std, "counts": list(value.counts), "features": features}
+        for name, value in scores.items()
     }
 
 
@@ -223,7 +310,7 @@ def run(flag_values) -> int:
     if flag_values.output_json:
         path = Path(flag_values.output_json)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(to_json(scores), indent=2) + "\n")
+        path.write_text(json.dumps(to_json(scores, flag_values.features), indent=2) + "\n")
     return EXIT_COMPLETED
 
 

@@ -92,14 +92,16 @@ def define_flags(flag_values: flags.FlagValues) -> None:
         "source_domain",
         None,
         synthetic.DOMAINS,
-        "Synthetic domain of the translator's inputs (default: from --direction, face -> photo).",
+        "Synthetic domain of the translator's inputs (default: the built-in domain of the run's source, e.g. a CycleGAN"
+        " run's --a_source for a2b; else from --direction, face -> photo).",
     )
     define(
         flags.DEFINE_enum,
         "target_domain",
         None,
         synthetic.DOMAINS,
-        "Synthetic domain of the translator's outputs (default: from --direction, cartoon -> cartoon).",
+        "Synthetic domain of the translator's outputs (default: the built-in domain of the run's target source; else "
+        "from --direction, cartoon -> cartoon).",
     )
     define(
         flags.DEFINE_enum,
@@ -170,17 +172,29 @@ def define_flags(flag_values: flags.FlagValues) -> None:
 # -- which translator -----------------------------------------------------------------------------
 
 
-def domains_of(direction: str, source_domain: str | None, target_domain: str | None) -> tuple[str, str]:
-    """(source, target) synthetic domains: the flags, else the two halves of "<source>2<target>"."""
-    if source_domain and target_domain:
-        return source_domain, target_domain
+def domains_of(
+    direction: str, source_domain: str | None, target_domain: str | None, config: dict | None = None
+) -> tuple[str, str]:
+    """(source, target) synthetic domains of "<source>2<target>": each flag, else the built-in domain the run's
+    `<side>_source` draws (a CycleGAN run's a2b: its --a_source and --b_source), else the side's name."""
     source, separator, target = direction.partition("2")
-    if not separator or source not in DOMAIN_ALIASES or target not in DOMAIN_ALIASES:
+    found = [
+        flag or _run_domain(config or {}, side) or DOMAIN_ALIASES.get(side)
+        for flag, side in ((source_domain, source), (target_domain, target))
+    ]
+    if not separator or None in found:
         raise SemanticsSetupError(
             f"--direction={direction}: cannot tell its domains; pass --source_domain and --target_domain "
             f"({' or '.join(synthetic.DOMAINS)})"
         )
-    return source_domain or DOMAIN_ALIASES[source], target_domain or DOMAIN_ALIASES[target]
+    return found[0], found[1]
+
+
+def _run_domain(config: dict, side: str) -> str | None:
+    """ "photo" for a run trained with --<side>_source=synthetic:photo[:COUNT]; None for any other source."""
+    kind, _, rest = str(config.get(f"{side}_source", "")).partition(":")
+    domain = rest.partition(":")[0]
+    return domain if kind == "synthetic" and domain in synthetic.DOMAINS else None
 
 
 def untrained_generator(model: str, direction: str, seed: int) -> keras.Model:
@@ -446,7 +460,8 @@ def run(flag_values, progress: bool = True) -> dict:
     except ClassifierSetupError as error:
         raise SemanticsSetupError(str(error)) from error
     generator_path(flag_values)  # the cheap checks first: a missing file fails before any training
-    source, target = domains_of(flag_values.direction, flag_values.source_domain, flag_values.target_domain)
+    config = RunLayout.open(flag_values.run_dir).read_config() if flag_values.run_dir else None
+    source, target = domains_of(flag_values.direction, flag_values.source_domain, flag_values.target_domain, config)
     # A --generator file has no direction of its own unless --direction names it.
     named = flag_values.run_dir or flag_values.untrained or flag_values["direction"].present
     direction = flag_values.direction if named else f"{source}2{target}"

@@ -8,6 +8,9 @@ import pytest
 from tests.training import toy_gan
 from training import registry
 
+# Tests run InceptionV3 at its smallest input; the weights do not depend on the size.
+SMALL_INCEPTION_SIZE = 75
+
 
 @pytest.fixture
 def registered_toy(monkeypatch):
@@ -38,3 +41,14 @@ def synthetic_photo_folder(tmp_path) -> Path:
     folder = tmp_path / "photos"
     synthetic.write_records("photo", 8, folder, size=128, seed=0, start_index=0)
     return folder
+
+
+@pytest.fixture(scope="session")
+def inception_weights(tmp_path_factory) -> Path:
+    """A .weights.h5 file of keras.applications.InceptionV3(include_top=True, weights=None): no download."""
+    import keras
+
+    path = tmp_path_factory.mktemp("inception") / "inception_v3_random.weights.h5"
+    keras.utils.set_random_seed(0)
+    keras.applications.InceptionV3(include_top=True, weights=None).save_weights(path)
+    return path

@@ -65,10 +65,10 @@ class ImagePool(keras.layers.Layer):
         coins, slots = self.draws(batch)
 
         def one_image(index, pool, stored, outputs):
-            image = images[index]
+            image = tf.gather(images, index)
             filling = stored < self.size
             slot = tf.where(filling, stored, slots[index])
-            kept = pool[slot]
+            kept = tf.gather(pool, slot)  # pool[slot] would make XLA recompile per slot
             swap = coins[index] & tf.logical_not(filling)
             pool = tf.tensor_scatter_nd_update(pool, [[slot]], [tf.where(filling | swap, image, kept)])
             outputs = tf.tensor_scatter_nd_update(outputs, [[index]], [tf.where(swap, kept, image)])

@@ -109,13 +109,15 @@ def test_a_model_with_several_settings_reports_each_under_its_label(registered_t
     )
     monkeypatch.setitem(registry._SPECS, "toy_gan", spec)
     monkeypatch.setattr(train_step, "MATMUL_SIZE", 256)
-    train_step.main(["--model", "toy_gan", "--steps", "2", "--no-loop"])
+    train_step.main(["--model", "toy_gan", "--steps", "2", "--no-loop", "--mixed_precision", "mixed_bfloat16"])
     figures = json.loads(capsys.readouterr().out)
     assert (figures["16px_batch_size"], figures["8px_batch_size"]) == (2, 1)
     for label in ("16px", "8px"):
-        assert figures[f"{label}_s_per_step_xla"] == pytest.approx(
-            figures[f"{label}_batch_size"] / figures[f"{label}_images_per_s_xla"], rel=0.05, abs=1e-4
-        )
+        for suffix in ("xla", "mixed_bfloat16_xla", "mixed_bfloat16_no_xla"):
+            assert figures[f"{label}_s_per_step_{suffix}"] == pytest.approx(
+                figures[f"{label}_batch_size"] / figures[f"{label}_images_per_s_{suffix}"], rel=0.05, abs=1e-4
+            )
+        assert figures[f"{label}_mixed_bfloat16_vs_float32_no_xla"] > 0
     # The 8 px step does a quarter of the 16 px step's work per image.
     per_image = {
         label: figures[f"{label}_train_step_gflop"] / figures[f"{label}_batch_size"] for label in ("16px", "8px")

@@ -1,4 +1,4 @@
-"""Shared fixtures of the evaluation tests: a random-weight InceptionV3 weights file, a CLI runner."""
+"""Shared fixtures of the evaluation tests: a small stand-in extractor, a tiny classifier, a CLI runner."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ import keras
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# The extractor's tests run InceptionV3 at its smallest input; the weights do not depend on the size.
-SMALL_INCEPTION_SIZE = 75
 
 
 @pytest.fixture(scope="session")
@@ -27,15 +25,6 @@ def small_extractor():
     probabilities = keras.layers.Dense(10, activation="softmax")(pool)
     model = keras.Model(images, [pool, probabilities])
     return lambda batch: model(batch, training=False)
-
-
-@pytest.fixture(scope="session")
-def inception_weights(tmp_path_factory) -> Path:
-    """A .weights.h5 file of keras.applications.InceptionV3(include_top=True, weights=None): no download."""
-    path = tmp_path_factory.mktemp("inception") / "inception_v3_random.weights.h5"
-    keras.utils.set_random_seed(0)
-    keras.applications.InceptionV3(include_top=True, weights=None).save_weights(path)
-    return path
 
 
 def run_cli(module: str, *arguments, check: bool = True, timeout: int = 300) -> subprocess.CompletedProcess:

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from evaluation import features, metrics
-from tests.evaluation.conftest import SMALL_INCEPTION_SIZE
+from tests.conftest import SMALL_INCEPTION_SIZE
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +105,20 @@ def test_imagenet_weights_that_cannot_be_downloaded_are_a_one_line_error(monkeyp
     assert "\n" not in message
     assert message.startswith("--inception_weights=imagenet: ") and features.IMAGENET_WEIGHTS_FILE in message
     assert "--inception_weights=PATH.weights.h5" in message
+
+
+def test_the_classifier_extractor_gives_the_penultimate_relu_features_at_the_classifier_size(tiny_classifier):
+    trained, _ = tiny_classifier
+    classifier = trained.classifier
+    extract = features.classifier_extractor(classifier)
+    side = classifier.input_shape[1]
+    images = tf.random.uniform([4, side, side, 3], -1, 1, seed=2)
+
+    found, probabilities = extract(images)
+
+    flattened = keras.Model(classifier.input, classifier.get_layer("flatten").output)(images)
+    kernel, bias = (np.asarray(weight) for weight in classifier.get_layer("fc").get_weights())
+    np.testing.assert_allclose(found, np.maximum(np.asarray(flattened) @ kernel + bias, 0), rtol=1e-4, atol=1e-5)
+    assert probabilities.shape == (4, 0)
+    larger = tf.image.resize(images, [2 * side, 2 * side], method="nearest")  # resized back to side, exactly
+    np.testing.assert_allclose(extract(larger)[0], found, rtol=1e-4, atol=1e-5)

@@ -6,7 +6,9 @@ import pytest
 from absl import flags
 
 from evaluation import score
-from tests.evaluation.conftest import SMALL_INCEPTION_SIZE, run_cli
+from preprocessing.synthetic.files import write_records
+from tests.conftest import SMALL_INCEPTION_SIZE
+from tests.evaluation.conftest import run_cli
 
 
 def parse(*arguments) -> flags.FlagValues:
@@ -93,6 +95,38 @@ def test_cli_fid_kid_is_at_299_px(inception_weights):
     assert float(lines[2].split()[1]) > 0 and lines[2].endswith("(n = 16 vs 16)")
 
 
+def test_classifier_features_train_the_classifier_once_and_tell_the_domains_apart(tmp_path, capsys):
+    def scores(real: str) -> dict:
+        output = tmp_path / "scores.json"
+        flag_values = parse(
+            f"--real={real}",
+            "--fake=synthetic:cartoon:40",
+            "--metrics=fid,kid",
+            "--features=cartoon_classifier",
+            f"--classifier_cache_dir={tmp_path / 'classifiers'}",
+            "--classifier_train_images=128",
+            "--classifier_epochs=2",
+            "--image_size=32",
+            "--kid_subsets=4",
+            "--kid_subset_size=20",
+            f"--output_json={output}",
+        )
+        assert score.run(flag_values) == 0
+        return json.loads(output.read_text())
+
+    other_cartoons = write_records("cartoon", 40, tmp_path / "cartoons", size=32, seed=7, start_index=0)[0].parent
+    photos = scores("synthetic:photo:40")
+    first = capsys.readouterr()
+    cartoons = scores(f"folder:{other_cartoons}")
+    second = capsys.readouterr()
+
+    assert "cartoon classifier: trained in" in first.err and "cartoon classifier: cached in" in second.err
+    assert "features: the cartoon attribute classifier's penultimate layer, not InceptionV3" in first.out
+    assert photos["fid"]["features"] == "cartoon_classifier" and photos["fid"]["counts"] == [40, 40]
+    assert cartoons["fid"]["mean"] < photos["fid"]["mean"] / 2
+    assert cartoons["kid"]["mean"] < photos["kid"]["mean"]
+
+
 @pytest.mark.parametrize(
     "arguments, message",
     [
@@ -110,6 +144,10 @@ def test_cli_fid_kid_is_at_299_px(inception_weights):
         (
             ["--fake=synthetic:cartoon:20", "--metrics=is", "--inception_weights=/nonexistent.weights.h5"],
             "--inception_weights=/nonexistent.weights.h5: no such file",
+        ),
+        (
+            ["--fake=synthetic:cartoon:20", "--metrics=is", "--features=cartoon_classifier"],
+            "--metrics=is needs --features=inception (--features=cartoon_classifier has no classes)",
         ),
     ],
 )

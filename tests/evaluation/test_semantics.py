@@ -170,6 +170,18 @@ def test_directions_name_their_synthetic_domains():
     assert semantics.domains_of("cartoon2face", None, None) == ("cartoon", "photo")
     assert semantics.domains_of("a2b", "cartoon", "photo") == ("cartoon", "photo")
     assert semantics.domains_of("face2cartoon", None, "photo") == ("photo", "photo")
+    with pytest.raises(semantics.SemanticsSetupError, match="--direction=a2b: cannot tell its domains"):
+        semantics.domains_of("a2b", None, None)
+
+
+def test_a_runs_built_in_sources_name_its_domains():
+    cyclegan_config = {"a_source": "synthetic:cartoon", "b_source": "synthetic:photo:800"}
+    assert semantics.domains_of("a2b", None, None, cyclegan_config) == ("cartoon", "photo")
+    assert semantics.domains_of("b2a", None, "cartoon", cyclegan_config) == ("photo", "cartoon")
+    real_faces = {"face_source": "folder:data/celeba", "cartoon_source": "synthetic:cartoon"}
+    assert semantics.domains_of("face2cartoon", None, None, real_faces) == ("photo", "cartoon")
+    with pytest.raises(semantics.SemanticsSetupError, match="pass --source_domain and --target_domain"):
+        semantics.domains_of("a2b", None, None, {"a_source": "folder:horses", "b_source": "folder:zebras"})
 
 
 def test_an_untrained_xgan_generator_translates_64_px_faces():

@@ -94,6 +94,20 @@ def test_a_full_pool_returns_a_stored_image_half_of_the_time_from_any_slot():
     assert slots_used == set(range(10))
 
 
+def test_xla_compiles_the_pool_once_not_once_per_draw():
+    # A value XLA needs at compile time (a slice's start, say) would enter the program as a constant,
+    # so each call would compile anew (~0.2 s a call at any image size). The program must not change.
+    pool = ImagePool(2, IMAGE_SHAPE, seed=1)
+    query = tf.function(pool.__call__, jit_compile=True)
+    images = batches(1, 1)[0]
+    programs = set()
+    for _ in range(5):
+        programs.add(query.experimental_get_compiler_ir(images)(stage="hlo"))
+        query(images)
+
+    assert len(programs) == 1
+
+
 def test_a_pool_of_size_zero_passes_the_images_through():
     pool = ImagePool(0, IMAGE_SHAPE)
     images = batches(1, 3)[0]

@@ -1,0 +1,98 @@
+"""`python -m experiments.cyclegan_ablations`: trains, translates and scores each preset, then writes the table."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from experiments import cyclegan_ablations
+from tests.conftest import SMALL_INCEPTION_SIZE
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TINY_TRAINING = [
+    "--",
+    "--image_size=32",
+    "--residual_blocks=1",
+    "--epochs=1",
+    "--steps_per_epoch=2",
+    "--num_grid_samples=2",
+    "--a_source=synthetic:photo:8",
+    "--b_source=synthetic:cartoon:8",
+]
+
+
+def run_ablations(runs_dir: Path, *arguments) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "experiments.cyclegan_ablations", f"--runs_dir={runs_dir}", "--num_images=6"]
+    return subprocess.run(
+        [*command, *arguments, *TINY_TRAINING], cwd=REPO_ROOT, capture_output=True, text=True, timeout=900, check=True
+    )
+
+
+@pytest.fixture(scope="module")
+def inception_ablations(tmp_path_factory, inception_weights) -> Path:
+    """Two presets scored with the Inception Score of a random-weight InceptionV3 at its smallest input."""
+    runs_dir = tmp_path_factory.mktemp("ablations")
+    score_flags = f"--inception_weights={inception_weights} --inception_size={SMALL_INCEPTION_SIZE} --is_splits=2"
+    run_ablations(
+        runs_dir, "--experiments=standard,no_cycle_no_identity", "--metrics=is", f"--score_flags={score_flags}"
+    )
+    return runs_dir
+
+
+def test_each_preset_trains_with_its_losses_and_translates_the_held_out_inputs(inception_ablations):
+    for experiment, lambda_identity, cycle_loss in [("standard", 0.5, "both"), ("no_cycle_no_identity", 0.0, "none")]:
+        config = json.loads((inception_ablations / experiment / "config.json").read_text())
+        assert (config["experiment"], config["lambda_identity"], config["cycle_loss"]) == (
+            experiment,
+            lambda_identity,
+            cycle_loss,
+        )
+        assert len(list((inception_ablations / experiment / "test_a2b").glob("*.png"))) == 6
+    assert len(list((inception_ablations / "heldout" / "photo_32px").glob("*.png"))) == 6
+
+
+def test_the_table_has_a_row_per_preset_with_its_score_and_the_reports_beside_it(inception_ablations):
+    table = (inception_ablations / cyclegan_ablations.TABLE_FILE).read_text().splitlines()
+    assert table[0] == "| experiment | IS (InceptionV3) | report's IS (InceptionV3, its data) |"
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ")[1:] for line in table[2:4]}
+    for experiment, report in [("standard", "2.384 ± 0.435"), ("no_cycle_no_identity", "1.344 ± 0.334")]:
+        scores = json.loads((inception_ablations / experiment / cyclegan_ablations.SCORES_FILE).read_text())
+        assert scores["is"]["counts"] == [6] and 1.0 <= scores["is"]["mean"] <= 2.0  # 2 splits of 3 images
+        assert rows[experiment] == [f"{scores['is']['mean']:.4g} ± {scores['is']['std']:.2g}", f"{report} |"]
+    assert "IS n = [6]" in table[-1]
+
+
+@pytest.mark.slow
+def test_classifier_features_label_their_columns(inception_ablations):
+    score_flags = (
+        f"--classifier_cache_dir={inception_ablations / 'classifiers'} --classifier_train_images=64 "
+        "--classifier_epochs=1 --kid_subsets=2 --kid_subset_size=3"
+    )
+    run_ablations(
+        inception_ablations,
+        "--experiments=standard",
+        "--features=classifier",
+        "--metrics=fid,kid",
+        f"--score_flags={score_flags}",
+    )
+    header = (inception_ablations / cyclegan_ablations.TABLE_FILE).read_text().splitlines()[0]
+    label = "the cartoon attribute classifier's penultimate layer, not InceptionV3"
+    assert header == f"| experiment | FID ({label}) | KID ({label}) | report's IS (InceptionV3, its data) |"
+
+
+def test_a_run_on_neither_built_in_faces_nor_a_dataset_dir_is_refused(tmp_path):
+    args, _ = cyclegan_ablations.parse_arguments([f"--runs_dir={tmp_path}"])
+    config = {"image_size": 32, "dataset_dir": "", "a_source": "folder:/photos", "b_source": "synthetic:cartoon"}
+    with pytest.raises(ValueError, match="--a_source=folder:/photos: held-out images exist for built-in domains"):
+        cyclegan_ablations.held_out_folders(args, config)
+
+
+def test_a_dataset_dir_run_is_scored_on_its_test_folders(tmp_path):
+    args, _ = cyclegan_ablations.parse_arguments([f"--runs_dir={tmp_path}", "--direction=b2a"])
+    config = {"image_size": 256, "dataset_dir": "/data/horse2zebra"}
+    assert cyclegan_ablations.held_out_folders(args, config) == (
+        Path("/data/horse2zebra/testB"),
+        Path("/data/horse2zebra/testA"),
+    )
