@@ -39,6 +39,8 @@ class CycleGAN(GANModel):
     Args:
       image_size: side of the square training images (256 in the paper).
       residual_blocks: residual blocks of each generator (9 at 256 px, 6 at 128 px in the reference).
+      generator_filters, discriminator_filters: the stem widths of the generators and discriminators (the
+        reference's ngf and ndf, 64).
       gan_loss: "lsgan" (the reference's least squares) or "bce" (cross-entropy on logits).
       cycle_weight_a, cycle_weight_b: weights of the cycle terms cycle_A and cycle_B (the reference's λ_A = λ_B = 10).
       identity_weight_a, identity_weight_b: weights of the identity terms idt_A = |G_A(b) - b| and
@@ -51,6 +53,8 @@ class CycleGAN(GANModel):
         self,
         image_size: int = 256,
         residual_blocks: int = 9,
+        generator_filters: int = 64,
+        discriminator_filters: int = 64,
         gan_loss: str = "lsgan",
         cycle_weight_a: float = 10.0,
         cycle_weight_b: float = 10.0,
@@ -63,16 +67,20 @@ class CycleGAN(GANModel):
         super().__init__(**kwargs)
         self.image_size = int(image_size)
         self.residual_blocks = int(residual_blocks)
+        self.generator_filters, self.discriminator_filters = int(generator_filters), int(discriminator_filters)
         self.gan_loss = gan_losses.check_option("gan_loss", gan_loss, gan_losses.GAN_LOSSES)
         self.cycle_weight_a, self.cycle_weight_b = float(cycle_weight_a), float(cycle_weight_b)
         self.identity_weight_a, self.identity_weight_b = float(identity_weight_a), float(identity_weight_b)
         self.pool_size, self.seed = int(pool_size), int(seed)
         self.generators = {
-            name: networks.resnet_generator(self.image_size, self.residual_blocks, name=name) for name in GENERATORS
+            name: networks.resnet_generator(self.image_size, self.residual_blocks, self.generator_filters, name=name)
+            for name in GENERATORS
         }
         # D_A judges G_A's outputs (domain B), D_B judges G_B's (domain A), as in the reference.
         self.discriminators = {
-            f"D_{name[-1]}": networks.patchgan_discriminator(self.image_size, name=f"D_{name[-1]}")
+            f"D_{name[-1]}": networks.patchgan_discriminator(
+                self.image_size, self.discriminator_filters, name=f"D_{name[-1]}"
+            )
             for name in GENERATORS
         }
         image_shape = (self.image_size, self.image_size, 3)
@@ -202,6 +210,8 @@ class CycleGAN(GANModel):
             **super().get_config(),
             "image_size": self.image_size,
             "residual_blocks": self.residual_blocks,
+            "generator_filters": self.generator_filters,
+            "discriminator_filters": self.discriminator_filters,
             "gan_loss": self.gan_loss,
             "cycle_weight_a": self.cycle_weight_a,
             "cycle_weight_b": self.cycle_weight_b,

@@ -12,7 +12,14 @@ from training.registry import Benchmark, ModelSpec
 
 # --cycle_loss: the domains whose cycle term is on (the report's ablations turn them off).
 CYCLE_LOSSES = {"both": ("A", "B"), "a": ("A",), "none": ()}
-MODEL_ARGUMENTS = ["image_size", "residual_blocks", "gan_loss", "pool_size"]
+MODEL_ARGUMENTS = [
+    "image_size",
+    "residual_blocks",
+    "generator_filters",
+    "discriminator_filters",
+    "gan_loss",
+    "pool_size",
+]
 REFERENCE_WEIGHTS = ["lambda_a", "lambda_b", "lambda_identity", "cycle_loss"]
 
 

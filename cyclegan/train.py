@@ -73,6 +73,20 @@ def define_flags(flag_values: flags.FlagValues) -> None:
         lower_bound=1,
         flag_values=flag_values,
     )
+    flags.DEFINE_integer(
+        "generator_filters",
+        64,
+        "Width of each generator's first convolution, doubled by each downsampling (the reference's ngf).",
+        lower_bound=1,
+        flag_values=flag_values,
+    )
+    flags.DEFINE_integer(
+        "discriminator_filters",
+        64,
+        "Width of each discriminator's first convolution, doubled by each of the next three (the reference's ndf).",
+        lower_bound=1,
+        flag_values=flag_values,
+    )
     flags.DEFINE_enum(
         "gan_loss",
         "lsgan",
@@ -125,7 +139,7 @@ def define_flags(flag_values: flags.FlagValues) -> None:
         epochs=200,
         steps_per_epoch=1000,
         lr_schedule="linear_decay",
-        # Off: under XLA the image pool's per-image loop costs ~0.2 s a call on a CPU (docs/experiments.md).
+        # Off: on a CPU, XLA's convolutions are slower than oneDNN's, 4x so in bfloat16 (docs/experiments.md).
         jit_compile=False,
         log_every_n_steps=100,
     )

@@ -259,12 +259,15 @@ def image_size_of(generator: keras.Model) -> tuple[int, int]:
     return int(input_shape[1]), int(output_side)
 
 
-def photo_background_of(flag_values) -> str:
-    """--photo_background, else the --face_background the run trained with, else "keep"."""
+def photo_background_of(flag_values, config: dict | None = None) -> str:
+    """--photo_background, else the background the run trained its photo side with (XGAN's --face_background,
+    a CycleGAN's --a_background when domain A is the built-in photos), else "keep"."""
     if flag_values.photo_background:
         return flag_values.photo_background
-    if flag_values.run_dir:
-        return RunLayout.open(flag_values.run_dir).read_config().get("face_background", "keep")
+    config = config or {}
+    for side in flag_values.direction.split("2"):
+        if (_run_domain(config, side) or DOMAIN_ALIASES.get(side)) == "photo":
+            return config.get(f"{side}_background", "keep")
     return "keep"
 
 
@@ -468,7 +471,7 @@ def run(flag_values, progress: bool = True) -> dict:
     out, cache_dir, logdir = output_dirs(flag_values, direction)
     generator, description = load_translator(flag_values)
     _, output_size = image_size_of(generator)
-    photo_background = photo_background_of(flag_values)
+    photo_background = photo_background_of(flag_values, config)
     settings = ClassifierSettings(
         domain=target,
         image_size=output_size,

@@ -93,7 +93,7 @@ def held_out_folders(args: argparse.Namespace, config: dict) -> tuple[Path, Path
             Path(config["dataset_dir"]) / f"test{source.upper()}",
             Path(config["dataset_dir"]) / f"test{target.upper()}",
         )
-    return tuple(heldout_folder(args, builtin_domain(config, side), config["image_size"]) for side in (source, target))
+    return tuple(heldout_folder(args, config, side) for side in (source, target))
 
 
 def builtin_domain(config: dict, side: str) -> str:
@@ -105,14 +105,16 @@ def builtin_domain(config: dict, side: str) -> str:
     return rest.partition(":")[0]
 
 
-def heldout_folder(args: argparse.Namespace, domain: str, image_size: int) -> Path:
-    """RUNS/heldout/<domain>: --num_images held-out records at the run's size, written on first use."""
+def heldout_folder(args: argparse.Namespace, config: dict, side: str) -> Path:
+    """RUNS/heldout/<domain>_<size>px_<background>: --num_images held-out records of a side's built-in domain,
+    at the run's size and with the background it trained on (--a_background), written on first use."""
     from evaluation.attributes import HELD_OUT_SEED
     from preprocessing.synthetic.files import write_records
 
-    folder = args.runs_dir / "heldout" / f"{domain}_{image_size}px"
+    domain, size, background = builtin_domain(config, side), config["image_size"], config[f"{side}_background"]
+    folder = args.runs_dir / "heldout" / f"{domain}_{size}px_{background}"
     if len(list(folder.glob("*.png"))) != args.num_images:
-        write_records(domain, args.num_images, folder, size=image_size, seed=HELD_OUT_SEED, start_index=0)
+        write_records(domain, args.num_images, folder, size, HELD_OUT_SEED, start_index=0, background=background)
     return folder
 
 

@@ -37,6 +37,13 @@ def define_flags() -> None:
     flags.DEFINE_integer(
         "start_index", 0, "Index of the first record (to extend a set in several runs).", lower_bound=0
     )
+    flags.DEFINE_enum(
+        "background",
+        "keep",
+        ["keep", "white"],
+        "keep, or white: everything outside each face's foreground mask painted white (cartoons are on white "
+        "already), as models trained with --face_background=white or --a_background=white see photos.",
+    )
     flags.DEFINE_string(
         "preview",
         None,
@@ -60,7 +67,9 @@ def main(argv: list[str]) -> None:
         raise app.UsageError(f"missing {', '.join(missing)} (or use --preview PATH)")
     out = Path(options.out)
     try:
-        written = write_records(options.domain, options.count, out, options.size, options.seed, options.start_index)
+        written = write_records(
+            options.domain, options.count, out, options.size, options.seed, options.start_index, options.background
+        )
     except ValueError as error:
         raise app.UsageError(str(error)) from error
     extra = "Cartoon Set CSVs beside them" if options.domain == "cartoon" else ANNOTATIONS_FILE

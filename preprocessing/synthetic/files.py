@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from preprocessing import annotation_table, cartoonset, image_io
@@ -24,12 +25,18 @@ def annotation_row(image_id: str, record: dict) -> list[str]:
     )
 
 
-def write_records(domain: str, count: int, out: Path, size: int, seed: int, start_index: int) -> list[Path]:
+def write_records(
+    domain: str, count: int, out: Path, size: int, seed: int, start_index: int, background: str = "keep"
+) -> list[Path]:
     """Write records start_index .. start_index + count - 1 to `out`; returns the PNG paths.
 
     Cartoons get a Cartoon Set CSV each; photos get their rows in `out`/annotations.csv,
-    where rows of other images already there are kept.
+    where rows of other images already there are kept. `background="white"` paints
+    everything outside each record's foreground mask white, as the training
+    flag --*_background=white shows the records to a model.
     """
+    if background not in ("keep", "white"):
+        raise ValueError(f"background must be keep or white, got {background!r}")
     check_domain(domain)
     rows = {}
     out.mkdir(parents=True, exist_ok=True)
@@ -38,7 +45,10 @@ def write_records(domain: str, count: int, out: Path, size: int, seed: int, star
     for index in tqdm(indices, desc=f"synthetic {domain}", unit="image", file=sys.stderr):
         record = make_record(domain, seed, index, size)
         path = out / f"{file_stem(domain, index)}.png"
-        image_io.write_png(record["image"], path)
+        image = record["image"]
+        if background == "white":
+            image = image_io.composite_on(np.concatenate([image, record["mask"][..., None]], axis=-1))
+        image_io.write_png(image, path)
         written.append(path)
         if domain == "cartoon":
             cartoonset.write_attribute_file(cartoonset.csv_path_for(path), record["attributes"], ATTRIBUTE_VARIANTS)

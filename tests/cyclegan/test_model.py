@@ -75,6 +75,27 @@ def test_a_step_changes_every_trainable_variable_and_reports_every_tracker():
     assert unchanged == []
 
 
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_a_mixed_precision_step_trains_float32_weights_and_pools_translations_in_float32(policy):
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        model = _model()
+        data = _batch()
+        model(data[0])
+        before = [variable.numpy().copy() for variable in model.trainable_variables]
+        logs = model.train_step(data)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert all(np.isfinite(float(value)) for value in logs.values())
+    assert {variable.dtype for variable in model.trainable_variables} == {"float32"}
+    unchanged = [v.path for v, old in zip(model.trainable_variables, before) if np.array_equal(v.numpy(), old)]
+    assert unchanged == []
+    assert [pool.images.dtype for pool in model.fake_pools.values()] == ["float32", "float32"]
+    stored = model.fake_pools["G_A"].images.numpy()[:2]
+    assert np.all(np.abs(stored) <= 1) and np.all(np.std(stored, axis=(1, 2, 3)) > 0)  # tanh outputs, not zeros
+
+
 def test_each_step_stores_its_translations_in_the_pools():
     model = _model(pool_size=3)
     data = _batch(batch=2)
@@ -136,3 +157,12 @@ def test_sample_grid_shows_real_translated_reconstructed_and_identity_images_of_
 def test_linear_decay_of_the_reference_schedule():
     schedule = schedules.LinearDecayAfter(2e-4, decay_start_step=100, decay_end_step=200)
     assert [float(schedule(step)) for step in (0, 100, 150, 200)] == pytest.approx([2e-4, 2e-4, 1e-4, 0.0])
+
+
+def test_the_widths_are_the_references_ngf_and_ndf_and_survive_the_config():
+    model = CycleGAN(image_size=SIZE, residual_blocks=1, generator_filters=8, discriminator_filters=4)
+    clone = CycleGAN.from_config(model.get_config())
+    for network in (model, clone):
+        generator, discriminator = network.generators["G_A"], network.discriminators["D_A"]
+        assert [generator.get_layer(f"G_A_{stage}_conv").filters for stage in ("stem", "down1", "down2")] == [8, 16, 32]
+        assert [discriminator.get_layer(f"D_A_conv{index}").filters for index in (1, 2, 3, 4)] == [4, 8, 16, 32]

@@ -196,9 +196,11 @@ def test_an_untrained_xgan_generator_translates_64_px_faces():
 
 def test_photo_background_follows_the_flag_else_the_runs_config_else_keep(tmp_path):
     assert semantics.photo_background_of(parse("--untrained=xgan")) == "keep"
-    (tmp_path / "config.json").write_text(json.dumps({"face_background": "white"}))
-    assert semantics.photo_background_of(parse(f"--run_dir={tmp_path}")) == "white"
-    assert semantics.photo_background_of(parse(f"--run_dir={tmp_path}", "--photo_background=keep")) == "keep"
+    xgan = {"face_background": "white", "face_source": "folder:faces"}
+    assert semantics.photo_background_of(parse(f"--run_dir={tmp_path}"), xgan) == "white"
+    assert semantics.photo_background_of(parse(f"--run_dir={tmp_path}", "--photo_background=keep"), xgan) == "keep"
+    cyclegan = {"a_source": "synthetic:cartoon", "b_source": "synthetic:photo", "b_background": "white"}
+    assert semantics.photo_background_of(parse(f"--run_dir={tmp_path}", "--direction=a2b"), cyclegan) == "white"
 
 
 def test_photos_with_a_white_background_are_painted_for_sources_and_classifiers():

@@ -329,3 +329,14 @@ def test_cli_without_an_output_folder_is_a_usage_error(tmp_path):
     result = run_cli("--domain", "photo", "--count", 2)
     assert result.returncode != 0
     assert "--out" in result.stderr
+
+
+def test_cli_paints_photo_backgrounds_white_outside_each_mask(tmp_path):
+    result = run_cli("--domain", "photo", "--count", 2, "--size", 40, "--background", "white", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    for index in (0, 1):
+        record = synthetic.make_record("photo", 0, index, size=40)
+        written = image_io.read_rgb(tmp_path / f"{index:06d}.png")
+        mask = record["mask"]
+        assert np.all(written[mask == 0] == 255) and 0 < np.mean(mask == 0) < 1
+        np.testing.assert_array_equal(written[mask == 255], record["image"][mask == 255])
