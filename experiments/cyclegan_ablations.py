@@ -36,6 +36,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from evaluation.metrics import KID_SUBSET_SIZE
 from evaluation.score import features_label
 from training.run import RunLayout
 
@@ -152,7 +153,16 @@ def translate_command(args: argparse.Namespace, experiment: str, inputs: Path) -
     ]
 
 
+def image_count(folder: Path) -> int:
+    from preprocessing.image_io import IMAGE_EXTENSIONS
+
+    return sum(1 for path in folder.rglob("*") if path.suffix.lower() in IMAGE_EXTENSIONS)
+
+
 def score_command(args: argparse.Namespace, experiment: str, real: Path, config: dict) -> list[str]:
+    """evaluation.score on the translations against the real images; KID's subsets at most half the smaller set,
+    so that they differ and their spread means something."""
+    fewest = min(image_count(real), image_count(translations_dir(args, experiment)))
     return [
         *(sys.executable, "-m", "evaluation.score"),
         f"--real=folder:{real}",
@@ -160,6 +170,7 @@ def score_command(args: argparse.Namespace, experiment: str, real: Path, config:
         f"--metrics={args.metrics}",
         f"--features={score_features(args, config)}",
         f"--image_size={config['image_size']}",
+        f"--kid_subset_size={max(2, min(KID_SUBSET_SIZE, fewest // 2))}",
         f"--output_json={run_dir(args, experiment) / SCORES_FILE}",
         *args.score_flags.split(),
     ]
@@ -175,6 +186,11 @@ def run_experiment(args: argparse.Namespace, experiment: str, train_flags: list[
     return json.loads((run_dir(args, experiment) / SCORES_FILE).read_text())
 
 
+def score_cell(metric: str, score: dict) -> str:
+    """ "4.21" for FID (one number), "0.0312 ± 0.0021" for KID and IS (mean ± std over subsets or splits)."""
+    return f"{score['mean']:.4g}" if metric == "fid" else f"{score['mean']:.4g} ± {score['std']:.2g}"
+
+
 def markdown_table(scores: dict, metrics: list[str]) -> str:
     """One row per experiment: its scores (mean ± std), and the report's IS where it gave one; then the counts."""
     features = next(iter(scores.values()))[metrics[0]]["features"]
@@ -184,7 +200,7 @@ def markdown_table(scores: dict, metrics: list[str]) -> str:
         "| --- | " + " | ".join("---:" for _ in columns) + " | ---: |",
     ]
     for experiment, found in scores.items():
-        cells = [f"{found[name]['mean']:.4g} ± {found[name]['std']:.2g}" for name in metrics]
+        cells = [score_cell(name, found[name]) for name in metrics]
         report = REPORT_INCEPTION_SCORES.get(experiment)
         cells.append(f"{report[0]} ± {report[1]}" if report else "")
         lines.append(f"| {experiment} | " + " | ".join(cells) + " |")

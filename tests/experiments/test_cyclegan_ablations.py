@@ -88,3 +88,32 @@ def test_a_dataset_dir_run_is_scored_on_its_test_folders(tmp_path):
         Path("/data/horse2zebra/testB"),
         Path("/data/horse2zebra/testA"),
     )
+
+
+def test_kid_subsets_are_at_most_half_the_smaller_set_and_score_flags_come_last(tmp_path):
+    args, _ = cyclegan_ablations.parse_arguments(
+        [f"--runs_dir={tmp_path}", "--metrics=kid", "--score_flags=--kid_subsets=7"]
+    )
+    real, translations = tmp_path / "real", cyclegan_ablations.translations_dir(args, "standard")
+    for folder, count in ((real, 9), (translations, 6)):
+        folder.mkdir(parents=True)
+        for index in range(count):
+            (folder / f"{index}.png").write_bytes(b"")
+    config = {"image_size": 64, "a_source": "synthetic:photo", "b_source": "synthetic:cartoon"}
+
+    command = cyclegan_ablations.score_command(args, "standard", real, config)
+
+    assert "--kid_subset_size=3" in command and command[-1] == "--kid_subsets=7"
+    assert f"--real=folder:{real}" in command and "--features=inception" in command
+
+
+def test_fid_is_one_number_and_kid_a_mean_with_its_spread():
+    scores = {
+        "no_identity": {
+            name: {"mean": mean, "std": std, "counts": [500, 500], "features": "cartoon_classifier"}
+            for name, mean, std in (("fid", 476.12, 0.0), ("kid", 0.03123, 0.0021))
+        }
+    }
+    table = cyclegan_ablations.markdown_table(scores, ["fid", "kid"]).splitlines()
+    assert table[2] == "| no_identity | 476.1 | 0.03123 ± 0.0021 |  |"
+    assert table[-1] == "Sample counts: FID n = [500, 500], KID n = [500, 500]."
