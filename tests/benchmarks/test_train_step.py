@@ -123,3 +123,7 @@ def test_a_model_with_several_settings_reports_each_under_its_label(registered_t
         label: figures[f"{label}_train_step_gflop"] / figures[f"{label}_batch_size"] for label in ("16px", "8px")
     }
     assert per_image["8px"] == pytest.approx(per_image["16px"] / 4, rel=0.2)
+
+
+def test_rates_keep_three_significant_digits_however_slow_the_step():
+    assert [train_step.significant(rate) for rate in (0.073261, 41.3449, 1234.5)] == [0.0733, 41.3, 1230.0]
