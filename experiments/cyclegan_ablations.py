@@ -36,8 +36,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from evaluation.attributes import HELD_OUT_SEED
 from evaluation.metrics import KID_SUBSET_SIZE
 from evaluation.score import features_label
+from preprocessing.image_io import IMAGE_EXTENSIONS
+from preprocessing.synthetic.files import write_records
 from training.run import RunLayout
 
 LOSS_ABLATIONS = ("standard", "no_cycle", "cycle_a_only", "no_identity", "no_cycle_no_identity")
@@ -109,9 +112,6 @@ def builtin_domain(config: dict, side: str) -> str:
 def heldout_folder(args: argparse.Namespace, config: dict, side: str) -> Path:
     """RUNS/heldout/<domain>_<size>px_<background>: --num_images held-out records of a side's built-in domain,
     at the run's size and with the background it trained on (--a_background), written on first use."""
-    from evaluation.attributes import HELD_OUT_SEED
-    from preprocessing.synthetic.files import write_records
-
     domain, size, background = builtin_domain(config, side), config["image_size"], config[f"{side}_background"]
     folder = args.runs_dir / "heldout" / f"{domain}_{size}px_{background}"
     if len(list(folder.glob("*.png"))) != args.num_images:
@@ -154,8 +154,6 @@ def translate_command(args: argparse.Namespace, experiment: str, inputs: Path) -
 
 
 def image_count(folder: Path) -> int:
-    from preprocessing.image_io import IMAGE_EXTENSIONS
-
     return sum(1 for path in folder.rglob("*") if path.suffix.lower() in IMAGE_EXTENSIONS)
 
 
