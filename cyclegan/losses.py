@@ -18,18 +18,12 @@ loss is computed in float32.
 
 from __future__ import annotations
 
-from keras import ops
-
 from training.gan_losses import (  # noqa: F401  (re-exported: the CycleGAN losses in one place)
     GAN_LOSSES,
     discriminator_loss,
     generator_adversarial_loss,
+    mean_absolute_error,
 )
-
-
-def mean_absolute_error(a, b):
-    """E |a - b| over every element, in float32."""
-    return ops.mean(ops.abs(ops.cast(a, "float32") - ops.cast(b, "float32")))
 
 
 def cycle_consistency_loss(real, reconstructed):

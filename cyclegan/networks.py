@@ -50,48 +50,11 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from training.layers import ReflectionPadding2D, instance_normalization, weight_initializer
+
 IMAGE_CHANNELS = 3
 LEAKY_SLOPE = 0.2
-INSTANCE_NORM_EPSILON = 1e-5
-INITIAL_WEIGHT_STDDEV = 0.02
 PATCHGAN_STRIDES = (2, 2, 2, 1)  # the 70x70 PatchGAN (n_layers=3): three halvings, then one stride-1 conv
-
-
-@keras.saving.register_keras_serializable(package="cyclegan")
-class ReflectionPadding2D(layers.Layer):
-    """Pads height and width by `padding` pixels on each side, mirroring the image without repeating its edge.
-
-    [a b c d] padded by 2 gives [c b a b c d c b], as PyTorch's `ReflectionPad2d`
-    and NumPy's `np.pad(mode="reflect")`. Needs `padding` < height and width.
-    """
-
-    def __init__(self, padding: int = 1, **kwargs):
-        super().__init__(**kwargs)
-        self.padding = int(padding)
-
-    def call(self, inputs):
-        p = self.padding
-        return keras.ops.pad(inputs, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
-
-    def compute_output_shape(self, input_shape):
-        batch, height, width, channels = input_shape
-        return (batch, self._padded(height), self._padded(width), channels)
-
-    def _padded(self, size: int | None) -> int | None:
-        return None if size is None else size + 2 * self.padding
-
-    def get_config(self):
-        return {**super().get_config(), "padding": self.padding}
-
-
-def instance_normalization(name: str) -> layers.Layer:
-    """Per-sample, per-channel normalisation over height and width, without learned scale or offset."""
-    return layers.GroupNormalization(groups=-1, center=False, scale=False, epsilon=INSTANCE_NORM_EPSILON, name=name)
-
-
-def weight_initializer() -> keras.initializers.Initializer:
-    """N(0, 0.02), a fresh instance per layer (an unseeded instance reused would repeat its draws)."""
-    return keras.initializers.RandomNormal(mean=0.0, stddev=INITIAL_WEIGHT_STDDEV)
 
 
 def conv(filters: int, kernel_size: int, strides: int = 1, dtype=None, name: str | None = None) -> layers.Conv2D:

@@ -36,8 +36,6 @@ DOMAINS = {
     "b": ("synthetic:cartoon:2048", "domain B (translated to A by G_B)"),
 }
 DATA_FLAGS = [*(name for domain in DOMAINS for name in data_flags.domain_flag_names(domain)), data_flags.TFDS_DATA_DIR]
-# The reference loads 286 px and crops 256: the same ratio at every --image_size.
-LOAD_SIZE_RATIO = 286 / 256
 # The reference's default is 9 blocks at 256 px; its 128 px setting uses 6.
 RESNET_9_FROM_SIZE = 256
 # The variants of the reports (seed 003: loss ablations; seed 004: optimisers and its baseline).
@@ -166,10 +164,7 @@ def resolve_config(flag_values: flags.FlagValues) -> dict:
         for domain in DOMAINS:
             if not flag_values[f"{domain}_source"].present:
                 config[f"{domain}_source"] = f"folder:{config['dataset_dir']}/train{domain.upper()}"
-    for domain in DOMAINS:
-        if "random_crop" in config[f"{domain}_augment"] and config[f"{domain}_load_size"] is None:
-            config[f"{domain}_load_size"] = round(config["image_size"] * LOAD_SIZE_RATIO)
-    return config
+    return data_flags.fill_random_crop_load_sizes(config, DOMAINS, config["image_size"])
 
 
 def main(argv):

@@ -18,17 +18,10 @@ import sys
 
 from absl import app, flags
 
-from cyclegan.registration import MODEL
-from preprocessing.pipeline import CROPS
 from training import translate
 from training.run import RunLayout
 
-flags.DEFINE_string("run_dir", None, "Run directory of a finished `python -m cyclegan.train` (holds export/).")
-flags.DEFINE_enum("direction", "a2b", MODEL.directions, "Which generator to apply: a2b (G_A) or b2a (G_B).")
-flags.DEFINE_string("input", None, "An image file or a folder of images (recursive).")
-flags.DEFINE_string("output", None, "Folder for the translated PNGs (created; never the input folder).")
-flags.DEFINE_enum("crop", "none", CROPS, "Crop before resizing to the run's image size, as the training flag --*_crop.")
-flags.DEFINE_bool("grid", False, "Also write DIR/grid.png: the first inputs above their translations.")
+translate.define_translation_flags("cyclegan", {"a2b": "G_A, domain A to B", "b2a": "G_B, domain B to A"})
 flags.DEFINE_bool(
     "composite",
     False,
@@ -41,7 +34,6 @@ flags.DEFINE_string(
     "With --composite: a folder of masks (white = translated), one per input under the same relative path, "
     "any image suffix, instead of the segmenter's.",
 )
-flags.mark_flag_as_required("run_dir")
 FLAGS = flags.FLAGS
 
 

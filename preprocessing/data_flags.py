@@ -83,6 +83,20 @@ def define_domain_flags(
     return [name for domain in domains for name in domain_flag_names(domain)] + [TFDS_DATA_DIR]
 
 
+# CycleGAN and U-GAT-IT load 286 px and crop 256: the same ratio at every image size.
+RANDOM_CROP_LOAD_RATIO = 286 / 256
+
+
+def fill_random_crop_load_sizes(config: dict, domains, image_size: int) -> dict:
+    """`config` with `<domain>_load_size` = image_size x 286/256 for each domain that random-crops without one."""
+    config = dict(config)
+    for domain in domains:
+        _, _, _, augment, load_size = domain_flag_names(domain)
+        if "random_crop" in config[augment] and config[load_size] is None:
+            config[load_size] = round(image_size * RANDOM_CROP_LOAD_RATIO)
+    return config
+
+
 def load_domain_from_config(config: dict, domain: str, image_size: int, seed_offset: int = 0, **kwargs):
     """The batched, endless domain the config's `<domain>_*` flags describe.
 
@@ -93,7 +107,7 @@ def load_domain_from_config(config: dict, domain: str, image_size: int, seed_off
     source, crop, background, augment, load_size = domain_flag_names(domain)
     load_size_problem = _load_size_problem(config, domain, image_size)
     if load_size_problem:
-        _exit_with_usage_error(load_size_problem)
+        exit_with_usage_error(load_size_problem)
     try:
         return load_domain(
             config[source],
@@ -108,7 +122,7 @@ def load_domain_from_config(config: dict, domain: str, image_size: int, seed_off
             **kwargs,
         )
     except ValueError as error:  # SourceError, or e.g. a white background for a source without masks
-        _exit_with_usage_error(f"--{source}={config[source]}: {error}")
+        exit_with_usage_error(f"--{source}={config[source]}: {error}")
 
 
 def _load_size_problem(config: dict, domain: str, image_size: int) -> str | None:
@@ -123,6 +137,7 @@ def _load_size_problem(config: dict, domain: str, image_size: int) -> str | None
     return None
 
 
-def _exit_with_usage_error(message: str):
+def exit_with_usage_error(message: str):
+    """Ends a CLI with "error: <message>" on stderr and the usage exit code."""
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(EXIT_USAGE)

@@ -58,6 +58,7 @@ def compile_for_training(model: keras.Model, config: dict) -> keras.Model:
         # Otherwise Keras creates a default RMSprop that nothing steps but every backup would carry.
         optimizer=None,
         jit_compile=config["jit_compile"],
+        run_eagerly=config.get("run_eagerly", False),
     )
     return model
 
@@ -176,9 +177,12 @@ def _print_outputs(run: Run, exported: dict) -> None:
 
 def train_from_config(spec, config: dict, build_dataset) -> None:
     """What the train CLI of a translation model does with its resolved config: set the run up, build the
-    model its registration (`spec`) describes, and fit it on `build_dataset(config)`; failures in one line."""
+    model its registration (`spec`) describes, and fit it on `build_dataset(config)` with the callbacks the
+    registration asks for; failures in one line."""
     with one_line_failures():
         current = setup_run(spec.name, config)
         dataset = build_dataset(config)
         model = build_and_compile(current, config, lambda: spec.build(config))
-        fit(model, dataset, current, config, take_fixed_inputs(dataset, config["num_grid_samples"]))
+        callbacks = spec.training_callbacks(config) if spec.training_callbacks else ()
+        fixed_inputs = take_fixed_inputs(dataset, config["num_grid_samples"])
+        fit(model, dataset, current, config, fixed_inputs, extra_callbacks=callbacks)

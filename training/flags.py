@@ -65,6 +65,13 @@ _DEFINITIONS = {
         {"enum_values": MIXED_PRECISION_POLICIES},
     ),
     "jit_compile": (flags.DEFINE_bool, False, "Compile the train step with XLA.", {}),
+    "run_eagerly": (
+        flags.DEFINE_bool,
+        False,
+        "Run the train step eagerly, without building a graph: for debugging, and for runs of a few steps, "
+        "where building the graph of a large model takes longer than the steps.",
+        {},
+    ),
     # Optimisation.
     "learning_rate": (
         flags.DEFINE_float,

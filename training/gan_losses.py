@@ -62,3 +62,8 @@ def discriminator_loss(real_logits, fake_logits, gan_loss: str = "bce"):
         fake_term = ops.mean(sigmoid_cross_entropy(ops.zeros_like(fake_logits), fake_logits))
         return real_term + fake_term
     return ops.mean(ops.square(real_logits - 1.0)) + ops.mean(ops.square(fake_logits))
+
+
+def mean_absolute_error(a, b):
+    """E |a - b| over every element, in float32: the L1 of the cycle and identity losses of the translators."""
+    return ops.mean(ops.abs(ops.cast(a, "float32") - ops.cast(b, "float32")))

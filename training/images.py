@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from PIL import Image
@@ -13,6 +14,23 @@ def to_unit_range(images) -> np.ndarray:
     """Images in [-1, 1] (tensor or array) -> float32 NumPy in [0, 1]."""
     images = keras.ops.convert_to_numpy(keras.ops.cast(images, "float32"))
     return np.clip((images + 1.0) / 2.0, 0.0, 1.0)
+
+
+def heatmap_overlay(images: np.ndarray, heatmaps: np.ndarray, opacity: float = 0.5) -> np.ndarray:
+    """Attention heatmaps over their images: images [N, H, W, 3] in [0, 1], heatmaps [N, h, w(, 1)] of any range.
+
+    Each heatmap is scaled to [0, 1] on its own (min to max; a constant one is
+    all 0, never NaN), resized to the image bilinearly, coloured with the jet
+    colormap (blue low, red high), and blended over the image with `opacity`.
+    """
+    heatmaps = np.asarray(heatmaps, np.float32).reshape(len(heatmaps), *np.shape(heatmaps)[1:3])
+    low = heatmaps.min(axis=(1, 2), keepdims=True)
+    spread = heatmaps.max(axis=(1, 2), keepdims=True) - low
+    scaled = np.divide(heatmaps - low, spread, out=np.zeros_like(heatmaps), where=spread > 0)
+    height, width = images.shape[1:3]
+    resized = np.stack([np.asarray(Image.fromarray(map_).resize((width, height), Image.BILINEAR)) for map_ in scaled])
+    coloured = colormaps["jet"](np.clip(resized, 0.0, 1.0))[..., :3].astype(np.float32)
+    return (1.0 - opacity) * np.asarray(images, np.float32) + opacity * coloured
 
 
 def grid_image(rows, gap: int = 2) -> np.ndarray:

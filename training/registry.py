@@ -73,6 +73,8 @@ class ModelSpec:
         that draws images from noise.
     benchmark: the report's training batch and optimizer, for `benchmarks.train_step`.
     more_benchmarks: further settings it times, each with its own `label` (CycleGAN at 128 px, say).
+    training_callbacks: a run's config -> the Keras callbacks its training needs beyond the harness's own
+        (U-GAT-IT's staged keypoint-predictor training, say); None for none.
     train_module: the module of its train CLI (e.g. "xgan.train"), which has `define_flags(flag_values)`,
         `resolve_config(flag_values)` and `build_dataset(config)`; `benchmarks.train_step` times `fit()` on
         the data the CLI trains on by default. None for a model without one.
@@ -86,6 +88,7 @@ class ModelSpec:
     benchmark: Benchmark
     train_module: str | None = None
     more_benchmarks: tuple[Benchmark, ...] = ()
+    training_callbacks: Callable[[dict], list] | None = None
 
     @property
     def benchmarks(self) -> tuple[Benchmark, ...]:

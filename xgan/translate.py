@@ -14,18 +14,12 @@ import sys
 
 from absl import app, flags
 
-from preprocessing.pipeline import CROPS
 from training.run import RunLayout
-from training.translate import run_translation_cli
-from xgan.registration import MODEL
+from training.translate import define_translation_flags, run_translation_cli
 
-flags.DEFINE_string("run_dir", None, "Run directory of a finished `python -m xgan.train` (holds export/).")
-flags.DEFINE_enum("direction", "face2cartoon", MODEL.directions, "Which generator to apply.")
-flags.DEFINE_string("input", None, "An image file or a folder of images (recursive).")
-flags.DEFINE_string("output", None, "Folder for the translated PNGs (created; never the input folder).")
-flags.DEFINE_enum("crop", "none", CROPS, "Crop before resizing to 64x64, as the training flag --<domain>_crop.")
-flags.DEFINE_bool("grid", False, "Also write DIR/grid.png: the first inputs above their translations.")
-flags.mark_flag_as_required("run_dir")
+define_translation_flags(
+    "xgan", {"face2cartoon": "faces to cartoons", "cartoon2face": "cartoons to faces"}, size_text="64x64"
+)
 FLAGS = flags.FLAGS
 
 

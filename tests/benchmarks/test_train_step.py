@@ -2,6 +2,8 @@
 
 import dataclasses
 import json
+import os
+import signal
 import time
 
 import keras
@@ -67,17 +69,19 @@ def test_the_loop_figure_shows_an_input_pipeline_that_cannot_keep_up(registered_
         )
 
 
-def test_a_mixed_precision_timing_runs_under_its_policy_and_restores_float32(registered_toy):
+def test_a_mixed_precision_timing_runs_under_its_policy_and_restores_float32():
     seen = []
     build = train_step.build
 
-    def recording_build(model_name, jit_compile, setting=None):
+    def recording_build(untrained, setting, jit_compile):
         seen.append(keras.config.dtype_policy().name)
-        return build(model_name, jit_compile, setting)
+        return build(untrained, setting, jit_compile)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(train_step, "build", recording_build)
-        rate = train_step.images_per_second("toy_gan", jit_compile=False, steps=2, policy="mixed_bfloat16")
+        rate = train_step.images_per_second(
+            toy_gan.MODEL.untrained, toy_gan.MODEL.benchmark, jit_compile=False, steps=2, policy="mixed_bfloat16"
+        )
 
     assert rate > 0 and seen == ["mixed_bfloat16"]
     assert keras.config.dtype_policy().name == "float32"
@@ -95,34 +99,104 @@ def test_the_train_clis_default_setup_is_a_run_with_no_flags():
     assert dataset.element_spec.shape.as_list()[1:] == [64, 64, 3]
 
 
-def test_a_model_with_several_settings_reports_each_under_its_label(registered_toy, capsys, monkeypatch):
-    small = registry.Benchmark(
-        input_shapes=((1, 8, 8, 3),) * 2, label="8px", model_options=(("image_size", 8),), learning_rate=1e-3
-    )
-    spec = dataclasses.replace(
-        toy_gan.MODEL,
-        untrained=toy_gan.ToyGAN,
-        more_benchmarks=(small,),
-        benchmark=dataclasses.replace(
-            toy_gan.MODEL.benchmark, label="16px", model_options=(("image_size", toy_gan.REGISTERED_SIZE),)
-        ),
-    )
+def toy_or_failing(image_size: int = toy_gan.REGISTERED_SIZE, failure: str | None = None) -> keras.Model:
+    """The toy GAN at `image_size`; or, with `failure`, a child process that dies building it as an out-of-memory
+    one would: "killed" (SIGKILL, the OOM killer's signal) or "raises" (MemoryError)."""
+    if failure == "killed":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if failure == "raises":
+        raise MemoryError("no room for the weights\n(a second line the report leaves out)")
+    return toy_gan.ToyGAN(image_size)
+
+
+def toy_setting(label: str, image_size: int = toy_gan.REGISTERED_SIZE, batch: int = 1, failure: str | None = None):
+    """A benchmark setting of the toy: batches of `batch` images per domain at `image_size`, with `toy_or_failing`'s
+    `failure`."""
+    options = (("image_size", image_size),) + ((("failure", failure),) if failure else ())
+    shapes = ((batch, image_size, image_size, 3),) * 2
+    return registry.Benchmark(input_shapes=shapes, label=label, model_options=options, learning_rate=1e-3)
+
+
+# Specs bound to module-level names, as model packages bind theirs: a benchmark's child process imports them here.
+SEVERAL_SETTINGS = dataclasses.replace(
+    toy_gan.MODEL,
+    untrained=toy_or_failing,
+    benchmark=toy_setting("16px", batch=2),
+    more_benchmarks=(toy_setting("8px", image_size=8),),
+)
+FAILING_SETTINGS = dataclasses.replace(
+    SEVERAL_SETTINGS,
+    more_benchmarks=(
+        toy_setting("8px", image_size=8),
+        toy_setting("killed", failure="killed"),
+        toy_setting("raises", failure="raises"),
+    ),
+)
+
+
+def run_toy(monkeypatch, capsys, spec: registry.ModelSpec, *arguments: str) -> dict:
+    """The JSON line of `benchmarks.train_step` on `spec` registered as the toy (with a small matmul)."""
     monkeypatch.setitem(registry._SPECS, "toy_gan", spec)
-    monkeypatch.setattr(train_step, "MATMUL_SIZE", 256)
-    train_step.main(["--model", "toy_gan", "--steps", "2", "--no-loop", "--mixed_precision", "mixed_bfloat16"])
-    figures = json.loads(capsys.readouterr().out)
+    monkeypatch.setattr(train_step, "MATMUL_SIZE", 256)  # the machine's peak is not what these tests check
+    train_step.main(["--model", "toy_gan", "--steps", "2", "--no-loop", *arguments])
+    return json.loads(capsys.readouterr().out)
+
+
+def test_a_model_with_several_settings_reports_each_under_its_label(registered_toy, capsys, monkeypatch):
+    figures = run_toy(monkeypatch, capsys, SEVERAL_SETTINGS, "--mixed_precision", "mixed_bfloat16", "--xla", "off")
+
     assert (figures["16px_batch_size"], figures["8px_batch_size"]) == (2, 1)
     for label in ("16px", "8px"):
-        for suffix in ("xla", "mixed_bfloat16_xla", "mixed_bfloat16_no_xla"):
-            assert figures[f"{label}_s_per_step_{suffix}"] == pytest.approx(
-                figures[f"{label}_batch_size"] / figures[f"{label}_images_per_s_{suffix}"], rel=0.05, abs=1e-4
+        for key_suffix in ("no_xla", "mixed_bfloat16_no_xla"):
+            assert figures[f"{label}_s_per_step_{key_suffix}"] == pytest.approx(
+                figures[f"{label}_batch_size"] / figures[f"{label}_images_per_s_{key_suffix}"], rel=0.05, abs=1e-4
             )
+            # Each configuration's own process: TensorFlow's runtime alone is several hundred MB.
+            assert 0.1 < figures[f"{label}_peak_rss_gb_{key_suffix}"] < 10
         assert figures[f"{label}_mixed_bfloat16_vs_float32_no_xla"] > 0
+    # --xla off: no XLA figures, nor a speed-up over them; and nothing failed.
+    xla_figures = [name for name in figures if name.endswith("_xla") and not name.endswith("no_xla")]
+    assert not xla_figures and not [name for name in figures if "speedup" in name or "error" in name]
     # The 8 px step does a quarter of the 16 px step's work per image.
     per_image = {
         label: figures[f"{label}_train_step_gflop"] / figures[f"{label}_batch_size"] for label in ("16px", "8px")
     }
     assert per_image["8px"] == pytest.approx(per_image["16px"] / 4, rel=0.2)
+
+
+def test_a_failing_child_leaves_nulls_and_its_error_and_the_other_settings_run(registered_toy, capsys, monkeypatch):
+    figures = run_toy(monkeypatch, capsys, FAILING_SETTINGS, "--settings", "killed,16px,raises", "--xla", "on")
+
+    assert figures["16px_images_per_s_xla"] > 0 and figures["16px_peak_rss_gb_xla"] > 0
+    # The toy's 0.6 MFLOP step may round to 0.0 achieved GFLOP/s: a number, not the null of a failed child.
+    assert figures["16px_train_step_gflop"] > 0 and figures["16px_achieved_gflops"] is not None
+    assert "16px_error_xla" not in figures
+    assert not [name for name in figures if name.startswith("8px_") or "no_xla" in name]
+    errors = {
+        "killed": "child exited with code -9 (killed: out of memory?)",
+        "raises": "MemoryError: no room for the weights",
+    }
+    for label, error in errors.items():
+        assert figures[f"{label}_error_xla"] == figures[f"{label}_error_train_step_gflop"] == error
+        for name in ("images_per_s_xla", "s_per_step_xla", "peak_rss_gb_xla", "train_step_gflop", "achieved_gflops"):
+            assert figures[f"{label}_{name}"] is None
+
+
+def test_settings_the_model_does_not_have_are_refused_with_those_it_has(registered_toy, capsys, monkeypatch):
+    with pytest.raises(SystemExit) as exit_info:
+        run_toy(monkeypatch, capsys, FAILING_SETTINGS, "--settings", "16px,full")
+
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert "full" in error and "16px, 8px, killed, raises" in error
+
+
+def test_a_child_ends_in_a_one_line_reason():
+    assert train_step.exit_description(-signal.SIGKILL) == "child exited with code -9 (killed: out of memory?)"
+    assert train_step.exit_description(-signal.SIGSEGV) == "child exited with code -11 (Segmentation fault)"
+    assert train_step.exit_description(1) == "child exited with code 1"
+    assert train_step.one_line(MemoryError("first\nsecond")) == "MemoryError: first"
+    assert train_step.one_line(MemoryError()) == "MemoryError"
 
 
 def test_rates_keep_three_significant_digits_however_slow_the_step():

@@ -1,4 +1,7 @@
-"""cyclegan.networks: the reference's layer tables and parameter counts, its padding and normalisation semantics."""
+"""cyclegan.networks: the reference's layer tables and parameter counts, its padding semantics.
+
+The shared layers (reflection padding, instance normalisation) are tested in tests/training/test_layers.py.
+"""
 
 from __future__ import annotations
 
@@ -113,40 +116,6 @@ def test_no_two_layers_share_initial_weights(generator_256):
     first = keras.ops.convert_to_numpy(generator_256.get_layer("generator_block1_conv1").kernel)
     second = keras.ops.convert_to_numpy(generator_256.get_layer("generator_block2_conv1").kernel)
     assert not np.array_equal(first, second)
-
-
-def test_instance_normalization_has_no_weights_and_matches_numpy():
-    x = np.random.default_rng(1).normal(3.0, 2.0, (2, 5, 7, 4)).astype(np.float32)
-    layer = networks.instance_normalization("norm")
-
-    normalized = keras.ops.convert_to_numpy(layer(x))
-
-    mean = x.astype(np.float64).mean(axis=(1, 2), keepdims=True)
-    variance = x.astype(np.float64).var(axis=(1, 2), keepdims=True)  # biased, as InstanceNorm2d
-    np.testing.assert_allclose(normalized, (x - mean) / np.sqrt(variance + 1e-5), rtol=1e-4, atol=1e-5)
-    assert layer.weights == []
-
-
-@pytest.mark.parametrize("padding", [1, 3])
-def test_reflection_padding_matches_numpy(padding):
-    x = np.arange(2 * 5 * 6 * 3, dtype=np.float32).reshape(2, 5, 6, 3)
-    padded = keras.ops.convert_to_numpy(networks.ReflectionPadding2D(padding)(x))
-    expected = np.pad(x, [(0, 0), (padding, padding), (padding, padding), (0, 0)], mode="reflect")
-    np.testing.assert_array_equal(padded, expected)
-
-
-def test_reflection_padding_output_shape_keeps_unknown_sizes():
-    layer = networks.ReflectionPadding2D(3)
-    assert layer.compute_output_shape((None, None, None, 8)) == (None, None, None, 8)
-    assert layer.compute_output_shape((4, 10, 12, 8)) == (4, 16, 18, 8)
-    assert tuple(layer(keras.Input((None, 12, 8))).shape) == (None, None, 18, 8)
-
-
-def test_reflection_padding_config_round_trip():
-    layer = networks.ReflectionPadding2D(3, name="pad")
-    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
-    assert isinstance(restored, networks.ReflectionPadding2D)
-    assert (restored.padding, restored.name) == (3, "pad")
 
 
 def pytorch_transposed_conv(x, kernel, stride=2, padding=1, output_padding=1):

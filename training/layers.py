@@ -1,0 +1,50 @@
+"""Layers and initialisers the translation networks share (CycleGAN's and U-GAT-IT's generators), pure Keras."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+INSTANCE_NORM_EPSILON = 1e-5
+INITIAL_WEIGHT_STDDEV = 0.02
+
+
+@keras.saving.register_keras_serializable(package="training")
+class ReflectionPadding2D(layers.Layer):
+    """Pads height and width by `padding` pixels on each side, mirroring the image without repeating its edge.
+
+    [a b c d] padded by 2 gives [c b a b c d c b], as PyTorch's `ReflectionPad2d`
+    and NumPy's `np.pad(mode="reflect")`. Needs `padding` < height and width.
+    """
+
+    def __init__(self, padding: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = int(padding)
+
+    def call(self, inputs):
+        p = self.padding
+        return keras.ops.pad(inputs, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        return (batch, self._padded(height), self._padded(width), channels)
+
+    def _padded(self, size: int | None) -> int | None:
+        return None if size is None else size + 2 * self.padding
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding}
+
+
+def instance_normalization(name: str) -> layers.Layer:
+    """Per-sample, per-channel normalisation over height and width, without learned scale or offset.
+
+    PyTorch's `InstanceNorm2d` at its defaults (`affine=False`, eps 1e-5, the
+    biased variance): `GroupNormalization` with one group per channel.
+    """
+    return layers.GroupNormalization(groups=-1, center=False, scale=False, epsilon=INSTANCE_NORM_EPSILON, name=name)
+
+
+def weight_initializer() -> keras.initializers.Initializer:
+    """N(0, 0.02), a fresh instance per layer (an unseeded instance reused would repeat its draws)."""
+    return keras.initializers.RandomNormal(mean=0.0, stddev=INITIAL_WEIGHT_STDDEV)

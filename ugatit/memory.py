@@ -1,0 +1,117 @@
+"""What a U-GAT-IT training run will hold in memory, worked out from the architecture before anything is built.
+
+Full mode at 256 px has 670.8M parameters in two generators and four
+discriminators; users run out of memory on 8-12 GB GPUs (taki0112/UGATIT #82,
+#125). `ugatit.train --dry_run` prints this estimate so a run that cannot fit
+is known before it allocates 2.7 GB of weights.
+
+The estimate has two parts:
+- the training state, exact: every parameter's float32 weight, its two Adam
+  moments, and its gradient (generators' and discriminators' gradients are
+  alive in different steps, so only the larger set counts);
+- the activations the generator step keeps for its backward pass, an
+  approximation: the generator step runs the generators six times
+  (translation, reconstruction and identity, both ways) and the
+  discriminators four times, and each pass keeps about `TENSORS_KEPT` tensors
+  the size of each stage's output (convolution, normalisation, activation,
+  padding; AdaLIN and ILN keep float32 intermediates). Mixed precision halves
+  the activations, not the state (Keras keeps float32 weights).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ugatit import networks
+
+FLOAT32_BYTES = 4
+STATE_COPIES = 3  # weight + Adam's two moments, float32
+GENERATOR_PASSES = 6  # per generator step: a2b, b2a, both reconstructions, both identities
+DISCRIMINATOR_PASSES = 4  # per generator step: each discriminator on the translations it judges
+# Tensors of a stage's output size kept per pass (approximate): {stage: count}.
+TENSORS_KEPT = {"encoder": 4, "residual": 8, "cam": 6, "adalin_residual": 14, "upsample": 9, "discriminator": 4}
+
+
+def generator_parameters(image_size: int, light: bool, filters: int = networks.BASE_FILTERS) -> int:
+    """Parameters of one generator (the PyTorch reference's: 10,589,888 light, 278,959,808 full at 256 px)."""
+    f, c = filters, filters * 2**networks.DOWNSAMPLINGS
+    encoder = 3 * f * 49 + f * 2 * f * 9 + 2 * f * c * 9 + networks.RESIDUAL_BLOCKS * 2 * c * c * 9
+    cam = 2 * c + 2 * c * c + c
+    mlp_input = c if light else (image_size // 4) ** 2 * c
+    mlp = mlp_input * c + 3 * c * c
+    decoder = networks.RESIDUAL_BLOCKS * (2 * c * c * 9 + 2 * c)
+    upsampling = c * (c // 2) * 9 + 3 * (c // 2) + (c // 2) * f * 9 + 3 * f
+    return encoder + cam + mlp + decoder + upsampling + f * 3 * 49
+
+
+def discriminator_parameters(n_layers: int, filters: int = networks.BASE_FILTERS) -> int:
+    """Trainable parameters of one discriminator (53,130,176 global, 3,290,560 local at ndf 64).
+
+    Spectral normalisation's u vectors are not trainable and not counted, as PyTorch keeps them as buffers.
+    """
+    convolutions = 3 * filters * 16 + filters
+    channels = filters
+    for _ in range(n_layers - 2):  # the stride-2 convolutions after the first, then the stride-1 one
+        convolutions += channels * 2 * channels * 16 + 2 * channels
+        channels *= 2
+    return convolutions + 2 * channels + 2 * channels * channels + channels + channels * 16
+
+
+@dataclasses.dataclass(frozen=True)
+class MemoryEstimate:
+    parameters: int
+    state_bytes: int
+    activation_bytes: int
+
+    @property
+    def total_bytes(self) -> int:
+        return self.state_bytes + self.activation_bytes
+
+    def describe(self) -> str:
+        gb = 1e9
+        return (
+            f"{self.parameters:,} parameters; estimated training memory {self.total_bytes / gb:.1f} GB "
+            f"(weights, Adam moments and gradients {self.state_bytes / gb:.1f} GB, "
+            f"activations {self.activation_bytes / gb:.1f} GB)"
+        )
+
+
+def _generator_activation_elements(image_size: int, filters: int) -> int:
+    """Approximate elements one generator pass keeps for its backward pass, for one image."""
+    s, f, c = image_size, filters, filters * 2**networks.DOWNSAMPLINGS
+    bottleneck = (s // 4) ** 2 * c
+    encoder = TENSORS_KEPT["encoder"] * (s * s * f + (s // 2) ** 2 * 2 * f + bottleneck)
+    residual = networks.RESIDUAL_BLOCKS * TENSORS_KEPT["residual"] * bottleneck
+    cam = TENSORS_KEPT["cam"] * bottleneck
+    adalin = networks.RESIDUAL_BLOCKS * TENSORS_KEPT["adalin_residual"] * bottleneck
+    upsampling = TENSORS_KEPT["upsample"] * ((s // 2) ** 2 * c // 2 + s * s * f)
+    return encoder + residual + cam + adalin + upsampling + 3 * s * s * 3
+
+
+def _discriminator_activation_elements(image_size: int, n_layers: int, filters: int) -> int:
+    """Approximate elements one discriminator pass keeps, for one image: its stride-2 stages' outputs."""
+    elements, side, channels = 0, image_size, filters
+    for _ in range(n_layers - 2):
+        side //= 2
+        elements += side * side * channels
+        channels *= 2
+    return TENSORS_KEPT["discriminator"] * elements
+
+
+def estimate(
+    image_size: int, light: bool, filters: int = networks.BASE_FILTERS, batch_size: int = 1, mixed: bool = False
+) -> MemoryEstimate:
+    """The training memory of a run at these settings; `mixed` for a float16/bfloat16 policy."""
+    generators = 2 * generator_parameters(image_size, light, filters)
+    discriminators = 2 * sum(
+        discriminator_parameters(n, filters)
+        for n in (networks.GLOBAL_DISCRIMINATOR_LAYERS, networks.LOCAL_DISCRIMINATOR_LAYERS)
+    )
+    parameters = generators + discriminators
+    state = FLOAT32_BYTES * (STATE_COPIES * parameters + max(generators, discriminators))
+    per_image = GENERATOR_PASSES * _generator_activation_elements(image_size, filters) + DISCRIMINATOR_PASSES * sum(
+        _discriminator_activation_elements(image_size, n, filters)
+        for n in (networks.GLOBAL_DISCRIMINATOR_LAYERS, networks.LOCAL_DISCRIMINATOR_LAYERS)
+    )
+    activation_bytes = per_image * batch_size * (2 if mixed else FLOAT32_BYTES)
+    return MemoryEstimate(parameters, state, activation_bytes)
