@@ -50,6 +50,7 @@ from tensorflow.python.profiler import model_analyzer, option_builder
 
 from benchmarks.arguments import int_at_least
 from training import fit, registry
+from training.schedules import CoupledAdam, FusedAdam
 
 MATMUL_SIZE = 2048
 XLA_CHOICES = {"both": (False, True), "off": (False,), "on": (True,)}
@@ -65,7 +66,11 @@ def build(untrained: Callable[..., keras.Model], setting: registry.Benchmark, ji
     setting's batch."""
 
     def adam():
-        return keras.optimizers.Adam(setting.learning_rate, beta_1=setting.beta_1, beta_2=setting.beta_2)
+        """The Adam the train CLIs use: fused; with the setting's weight decay, coupled."""
+        settings = {"beta_1": setting.beta_1, "beta_2": setting.beta_2}
+        if setting.weight_decay:
+            return CoupledAdam(setting.learning_rate, weight_decay=setting.weight_decay, **settings)
+        return FusedAdam(setting.learning_rate, **settings)
 
     model = untrained(**dict(setting.model_options))
     model.compile(g_optimizer=adam(), d_optimizer=adam(), optimizer=None, jit_compile=jit_compile)

@@ -19,7 +19,6 @@ import sys
 from absl import app, flags
 
 from training import translate
-from training.run import RunLayout
 
 translate.define_translation_flags("cyclegan", {"a2b": "G_A, domain A to B", "b2a": "G_B, domain B to A"})
 flags.DEFINE_bool(
@@ -51,13 +50,7 @@ def compositor_factory():
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    generator = RunLayout.open(FLAGS.run_dir).export_path(FLAGS.direction)
-    grid_label = FLAGS.direction if FLAGS.grid else None
-    sys.exit(
-        translate.run_translation_cli(
-            generator, FLAGS.input, FLAGS.output, FLAGS.crop, grid_label, compositor_factory()
-        )
-    )
+    sys.exit(translate.translate_from_flags(FLAGS, compositor_factory()))
 
 
 if __name__ == "__main__":

@@ -36,11 +36,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from evaluation.attributes import HELD_OUT_SEED
-from evaluation.metrics import KID_SUBSET_SIZE
 from evaluation.score import features_label
-from preprocessing.image_io import IMAGE_EXTENSIONS
-from preprocessing.synthetic.files import write_records
+from experiments.scoring import heldout_records, score_cell, score_command
 from training.run import RunLayout
 
 LOSS_ABLATIONS = ("standard", "no_cycle", "cycle_a_only", "no_identity", "no_cycle_no_identity")
@@ -110,13 +107,10 @@ def builtin_domain(config: dict, side: str) -> str:
 
 
 def heldout_folder(args: argparse.Namespace, config: dict, side: str) -> Path:
-    """RUNS/heldout/<domain>_<size>px_<background>: --num_images held-out records of a side's built-in domain,
-    at the run's size and with the background it trained on (--a_background), written on first use."""
+    """--num_images held-out records of a side's built-in domain, at the run's size and with the background it
+    trained on (--a_background)."""
     domain, size, background = builtin_domain(config, side), config["image_size"], config[f"{side}_background"]
-    folder = args.runs_dir / "heldout" / f"{domain}_{size}px_{background}"
-    if len(list(folder.glob("*.png"))) != args.num_images:
-        write_records(domain, args.num_images, folder, size, HELD_OUT_SEED, start_index=0, background=background)
-    return folder
+    return heldout_records(args.runs_dir, domain, size, background, args.num_images)
 
 
 def score_features(args: argparse.Namespace, config: dict) -> str:
@@ -153,25 +147,16 @@ def translate_command(args: argparse.Namespace, experiment: str, inputs: Path) -
     ]
 
 
-def image_count(folder: Path) -> int:
-    return sum(1 for path in folder.rglob("*") if path.suffix.lower() in IMAGE_EXTENSIONS)
-
-
-def score_command(args: argparse.Namespace, experiment: str, real: Path, config: dict) -> list[str]:
-    """evaluation.score on the translations against the real images; KID's subsets at most half the smaller set,
-    so that they differ and their spread means something."""
-    fewest = min(image_count(real), image_count(translations_dir(args, experiment)))
-    return [
-        *(sys.executable, "-m", "evaluation.score"),
-        f"--real=folder:{real}",
-        f"--fake=folder:{translations_dir(args, experiment)}",
-        f"--metrics={args.metrics}",
-        f"--features={score_features(args, config)}",
-        f"--image_size={config['image_size']}",
-        f"--kid_subset_size={max(2, min(KID_SUBSET_SIZE, fewest // 2))}",
-        f"--output_json={run_dir(args, experiment) / SCORES_FILE}",
-        *args.score_flags.split(),
-    ]
+def experiment_score_command(args: argparse.Namespace, experiment: str, real: Path, config: dict) -> list[str]:
+    return score_command(
+        real,
+        translations_dir(args, experiment),
+        args.metrics,
+        score_features(args, config),
+        config["image_size"],
+        run_dir(args, experiment) / SCORES_FILE,
+        args.score_flags.split(),
+    )
 
 
 def run_experiment(args: argparse.Namespace, experiment: str, train_flags: list[str]) -> dict:
@@ -180,13 +165,8 @@ def run_experiment(args: argparse.Namespace, experiment: str, train_flags: list[
     config = RunLayout.open(run_dir(args, experiment)).read_config()
     inputs, real = held_out_folders(args, config)
     subprocess.run(translate_command(args, experiment, inputs), check=True)
-    subprocess.run(score_command(args, experiment, real, config), check=True)
+    subprocess.run(experiment_score_command(args, experiment, real, config), check=True)
     return json.loads((run_dir(args, experiment) / SCORES_FILE).read_text())
-
-
-def score_cell(metric: str, score: dict) -> str:
-    """ "4.21" for FID (one number), "0.0312 ± 0.0021" for KID and IS (mean ± std over subsets or splits)."""
-    return f"{score['mean']:.4g}" if metric == "fid" else f"{score['mean']:.4g} ± {score['std']:.2g}"
 
 
 def markdown_table(scores: dict, metrics: list[str]) -> str:

@@ -53,6 +53,7 @@ class Benchmark:
     beta_2: float = 0.999
     label: str = "report"
     model_options: tuple[tuple[str, object], ...] = ()  # (name, value) pairs, kept hashable
+    weight_decay: float = 0.0  # coupled (added to the gradient), as PyTorch's Adam(weight_decay=...)
 
     def batch(self, seed: int = 0):
         """A fixed batch in [-1, 1]: one float32 array, or a tuple of them for a model trained on several inputs."""

@@ -28,6 +28,7 @@ from preprocessing import folder_job, image_io, models
 from preprocessing.pipeline import CROPS, prepare_image
 from training.export import MissingGeneratorError, check_exported, load_generator
 from training.images import save_grid_png, to_unit_range
+from training.run import RunLayout
 
 GRID_COLUMNS = 8
 GRID_FILE = "grid.png"
@@ -72,6 +73,16 @@ def define_translation_flags(
         "grid", False, "Also write DIR/grid.png: the first inputs above their translations.", flag_values=flag_values
     )
     flags.mark_flag_as_required("run_dir", flag_values=flag_values)
+
+
+def translate_from_flags(flag_values: flags.FlagValues = flags.FLAGS, make_compositor=None) -> int:
+    """What a `translate` CLI's main does with the flags of `define_translation_flags`: the run's exported
+    generator of --direction over --input into --output; its exit code."""
+    generator = RunLayout.open(flag_values.run_dir).export_path(flag_values.direction)
+    grid_label = flag_values.direction if flag_values.grid else None
+    return run_translation_cli(
+        generator, flag_values.input, flag_values.output, flag_values.crop, grid_label, make_compositor
+    )
 
 
 def to_uint8(images) -> np.ndarray:

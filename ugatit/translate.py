@@ -15,8 +15,7 @@ import sys
 
 from absl import app, flags
 
-from training.run import RunLayout
-from training.translate import define_translation_flags, run_translation_cli
+from training.translate import define_translation_flags, translate_from_flags
 
 define_translation_flags("ugatit", {"face2cartoon": "genA2B, faces to cartoons", "cartoon2face": "genB2A, back"})
 FLAGS = flags.FLAGS
@@ -25,10 +24,7 @@ FLAGS = flags.FLAGS
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    generator = RunLayout.open(FLAGS.run_dir).export_path(FLAGS.direction)
-    sys.exit(
-        run_translation_cli(generator, FLAGS.input, FLAGS.output, FLAGS.crop, FLAGS.direction if FLAGS.grid else None)
-    )
+    sys.exit(translate_from_flags(FLAGS))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from tests.benchmarks import run_benchmark
 from tests.training import toy_gan
 from tests.training.conftest import toy_config
 from training import registry
+from training.schedules import CoupledAdam, FusedAdam
 
 
 def run_train_step(model: str, steps: int) -> dict:
@@ -201,3 +202,12 @@ def test_a_child_ends_in_a_one_line_reason():
 
 def test_rates_keep_three_significant_digits_however_slow_the_step():
     assert [train_step.significant(rate) for rate in (0.073261, 41.3449, 1234.5)] == [0.0733, 41.3, 1230.0]
+
+
+@pytest.mark.parametrize("weight_decay, optimizer_class", [(0.0, FusedAdam), (1e-4, CoupledAdam)])
+def test_the_benchmark_steps_the_optimizer_the_train_clis_use(weight_decay, optimizer_class):
+    setting = dataclasses.replace(toy_gan.MODEL.benchmark, weight_decay=weight_decay, beta_1=0.3)
+    model, _ = train_step.build(toy_gan.MODEL.untrained, setting, jit_compile=False)
+    for optimizer in (model.g_optimizer, model.d_optimizer):
+        assert type(optimizer) is optimizer_class and optimizer.beta_1 == 0.3
+        assert (optimizer.weight_decay or 0.0) == weight_decay

@@ -101,7 +101,7 @@ def test_kid_subsets_are_at_most_half_the_smaller_set_and_score_flags_come_last(
             (folder / f"{index}.png").write_bytes(b"")
     config = {"image_size": 64, "a_source": "synthetic:photo", "b_source": "synthetic:cartoon"}
 
-    command = cyclegan_ablations.score_command(args, "standard", real, config)
+    command = cyclegan_ablations.experiment_score_command(args, "standard", real, config)
 
     assert "--kid_subset_size=3" in command and command[-1] == "--kid_subsets=7"
     assert f"--real=folder:{real}" in command and "--features=inception" in command

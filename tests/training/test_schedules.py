@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from tests.training.conftest import toy_config
-from training.schedules import LinearDecayAfter, TriangularCyclic, make_learning_rate, make_optimizer
+from training.schedules import FusedAdam, LinearDecayAfter, TriangularCyclic, make_learning_rate, make_optimizer
 
 STEPS_PER_EPOCH = 10
 
@@ -65,7 +65,7 @@ def test_custom_schedules_serialise(schedule):
 def test_adam_takes_the_betas(tmp_path):
     optimizer = make_optimizer(toy_config(tmp_path, beta_1=0.5, beta_2=0.99, learning_rate=2e-4), STEPS_PER_EPOCH)
 
-    assert type(optimizer) is keras.optimizers.Adam
+    assert type(optimizer) is FusedAdam
     assert (optimizer.beta_1, optimizer.beta_2) == (0.5, 0.99)
     assert float(optimizer.learning_rate) == pytest.approx(2e-4)
     assert optimizer.weight_decay is None
@@ -103,7 +103,7 @@ def test_mixed_float16_wraps_each_new_optimizer_in_loss_scaling(tmp_path):
     assert g_optimizer is not d_optimizer
     for optimizer in (g_optimizer, d_optimizer):
         assert type(optimizer) is keras.optimizers.LossScaleOptimizer
-        assert type(optimizer.inner_optimizer) is keras.optimizers.Adam
+        assert type(optimizer.inner_optimizer) is FusedAdam
         assert optimizer.inner_optimizer.beta_1 == 0.5
     assert g_optimizer.inner_optimizer is not d_optimizer.inner_optimizer
 
@@ -208,3 +208,24 @@ def test_a_players_own_learning_rate_gets_its_own_schedule(tmp_path):
 
     assert g_optimizer.learning_rate is not d_optimizer.learning_rate
     assert (float(g_optimizer.learning_rate), float(d_optimizer.learning_rate)) == pytest.approx((2e-3, 0.5e-3))
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_fused_adam_matches_keras_adam_over_steps(jit_compile):
+    """FusedAdam's one-kernel update gives Keras Adam's weights, with and without XLA."""
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=(40, 6)).astype("float32")
+    gradients = [rng.normal(size=start.shape).astype("float32") for _ in range(5)]
+    weights = {}
+
+    def trained(optimizer) -> np.ndarray:
+        variable = keras.Variable(start.copy())
+        step = tf.function(lambda gradient: optimizer.apply([gradient], [variable]), jit_compile=jit_compile)
+        for gradient in gradients:
+            step(tf.constant(gradient))
+        return variable.numpy()
+
+    for optimizer in (keras.optimizers.Adam(0.01, beta_1=0.5), FusedAdam(0.01, beta_1=0.5)):
+        weights[type(optimizer).__name__] = trained(optimizer)
+    assert not np.allclose(weights["Adam"], start)
+    np.testing.assert_allclose(weights["FusedAdam"], weights["Adam"], rtol=1e-5, atol=1e-6)

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,8 +11,8 @@ from PIL import Image
 
 from evaluation import semantics
 from preprocessing import synthetic
+from tests.cyclegan.test_cli import run
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 TINY = [
     "--image_size=96",
     "--light",
@@ -30,18 +26,6 @@ TINY = [
 # Stages of one epoch before generator steps 1 and 3: the second falls where the resumed invocation starts.
 KEYPOINTS = ["--keypoint_loss=m2", "--keypoint_block_steps=2", "--keypoint_pretrain_epochs=1,2"]
 STAGE_LINE = re.compile(r"Keypoint predictor pre-training before generator step (\d+): (\d+) epochs")
-
-
-def run(*arguments, check=True):
-    return subprocess.run(
-        [sys.executable, "-m", *map(str, arguments)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=check,
-        env=os.environ,
-    )
 
 
 @pytest.fixture(scope="module")
