@@ -117,10 +117,11 @@ def column_fid(args: argparse.Namespace, real: Path, fake: Path, domain: str, co
 
 
 def landmarked_images(folder: Path, landmarks_folder: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(the folder's images in [-1, 1], the true landmarks of the same names in landmarks_folder/annotations.csv)."""
+    """(the folder's images in [-1, 1], the true landmarks of the same file names in landmarks_folder's
+    annotations.csv, whose image ids are file names)."""
     _, rows = annotation_table.read_table(landmarks_folder / annotation_table.ANNOTATIONS_FILE)
     names = sorted(rows)
-    images = np.stack([image_io.read_rgb(folder / f"{name}.png") for name in names])
+    images = np.stack([image_io.read_rgb(folder / name) for name in names])
     points = np.stack([annotation_table.landmarks_of(rows[name]) for name in names])
     return keras.ops.convert_to_numpy(normalize_images(images)), points
 

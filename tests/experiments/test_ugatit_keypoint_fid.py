@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from experiments import ugatit_keypoint_fid
 from tests.conftest import SMALL_INCEPTION_SIZE
 from tests.ugatit.test_cli import TINY
@@ -18,6 +20,7 @@ def run(*arguments) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # ~4 minutes: a training run, six translations, three scores
 def test_the_table_has_the_reports_columns_and_figures_with_inception_features(tmp_path, inception_weights):
     """A random-weight InceptionV3 at its smallest input: the path the report's measure takes, not a result."""
     run_dir = tmp_path / "run"
