@@ -34,6 +34,7 @@ def keypoint_training_data(config: dict):
         config["image_size"],
         with_metadata=True,
         repeat=False,
+        drop_remainder=False,  # a face source smaller than a batch still gives the predictor one
         seed_offset=2,
     )
     return faces.map(lambda batch: {"image": batch["image"], "landmarks": batch["landmarks"]})
