@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_FLAGS ?=
+# Worker processes of `make test` (pytest-xdist); 0 runs the tests in this process.
+PYTEST_WORKERS ?= 2
 DATA_DIR ?= data/synthetic
 DATA_COUNT ?= 2000
 DATA_SIZE ?= 128
@@ -38,7 +40,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 test: install
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_FLAGS)
+	$(BIN)/python -m pytest -m "not slow" -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_FLAGS)
 
 test-slow: install
 	$(BIN)/python -m pytest -m slow $(PYTEST_FLAGS)

@@ -1,4 +1,6 @@
-"""`python -m experiments.cyclegan_ablations`: trains, translates and scores each preset, then writes the table."""
+"""`python -m experiments.cyclegan_ablations`: trains, translates and scores each preset, then writes the table.
+
+The end-to-end runs (one CycleGAN training per preset) are slow: `make test-slow`."""
 
 import json
 import subprocess
@@ -33,6 +35,7 @@ def inception_ablations(tmp_path_factory, inception_weights) -> Path:
     return runs_dir
 
 
+@pytest.mark.slow
 def test_each_preset_trains_with_its_losses_and_translates_the_held_out_inputs(inception_ablations):
     for experiment, lambda_identity, cycle_loss in [("standard", 0.5, "both"), ("no_cycle_no_identity", 0.0, "none")]:
         config = json.loads((inception_ablations / experiment / "config.json").read_text())
@@ -45,6 +48,7 @@ def test_each_preset_trains_with_its_losses_and_translates_the_held_out_inputs(i
     assert len(list((inception_ablations / "heldout" / "photo_32px_keep").glob("*.png"))) == 6
 
 
+@pytest.mark.slow
 def test_the_table_has_a_row_per_preset_with_its_score_and_the_reports_beside_it(inception_ablations):
     table = (inception_ablations / cyclegan_ablations.TABLE_FILE).read_text().splitlines()
     assert table[0] == "| experiment | IS (InceptionV3) | report's IS (InceptionV3, its data) |"

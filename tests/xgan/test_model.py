@@ -247,8 +247,9 @@ def test_mixed_float16_steps_train_with_finite_losses_and_float32_images(batch, 
     discriminator_before = values(model.discriminator_variables)
 
     # A step whose scaled float16 gradients overflow is skipped and the loss scale halved (from 2^15): the
-    # generator's first two steps here. Train until each optimiser has applied one.
-    for _ in range(5):
+    # generator's first 2 to 5 steps here, by CPU (oneDNN or Eigen float16 kernels). Train until each optimiser
+    # has applied one, at most until the scale would fall below 1.
+    for _ in range(16):
         logs = model.train_step(batch)
         assert all(np.isfinite(float(value)) for value in logs.values())
         if int(model.g_optimizer.iterations) and int(model.d_optimizer.iterations):
