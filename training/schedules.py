@@ -133,14 +133,20 @@ class _CoupledWeightDecay:
     (w -= lr * wd * w beside the update, AdamW). The gradient reaching
     `update_step` is already unscaled and summed over the replicas, so the
     decay is added once per step, under any strategy and loss scaling.
+
+    g + wd·w is computed as (g / wd + w)·wd: each of those operations may
+    write into its first input's buffer, the gradient's, where wd·w needs a
+    new tensor the size of the weight (1 GB for each of U-GAT-IT's two
+    full-mode MLP kernels, updated side by side).
     """
 
     def _apply_weight_decay(self, variables):
         """Nothing: `update_step` adds the decay to the gradient instead."""
 
     def update_step(self, gradient, variable, learning_rate):
-        if self.weight_decay is not None and self._use_weight_decay(variable):
-            gradient = gradient + keras.ops.cast(self.weight_decay, variable.dtype) * variable
+        if self.weight_decay and self._use_weight_decay(variable):
+            decay = keras.ops.cast(self.weight_decay, variable.dtype)
+            gradient = (gradient / decay + variable) * decay
         super().update_step(gradient, variable, learning_rate)
 
 

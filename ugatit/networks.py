@@ -113,6 +113,7 @@ class AdaptiveLayerInstanceNormalization(layers.Layer):
     """AdaLIN: called on [x, gamma, beta], x [B, H, W, C], gamma and beta [B, C] (from the MLP); ρ [C] learned."""
 
     def __init__(self, epsilon: float = NORM_EPSILON, **kwargs):
+        kwargs.setdefault("autocast", False)  # γ and β arrive in float32 and stay so; x is cast in `call`
         super().__init__(**kwargs)
         self.epsilon = float(epsilon)
 
@@ -225,8 +226,8 @@ def conv(filters: int, kernel_size: int, strides: int = 1, use_bias: bool = Fals
     )
 
 
-def dense(units: int, name: str) -> layers.Dense:
-    return layers.Dense(units, use_bias=False, kernel_initializer=weight_initializer(), name=name)
+def dense(units: int, name: str, dtype=None) -> layers.Dense:
+    return layers.Dense(units, use_bias=False, kernel_initializer=weight_initializer(), dtype=dtype, name=name)
 
 
 def image_input(image_size: int, name: str) -> keras.KerasTensor:
@@ -266,12 +267,18 @@ def _adalin_residual_block(x, gamma, beta, name: str):
 
 def _mlp(x, light: bool, name: str):
     """(γ, β) [B, C] each, C the map's channels: two Dense C + ReLU on the flattened map (full) or its global
-    average (light), then one Dense C for each."""
+    average (light), then one Dense C for each.
+
+    Always float32: under mixed precision Keras would cast full mode's
+    268M-weight kernel to 16 bits on every pass (0.5 GB each, kept for the
+    backward pass), while its input is one vector per image.
+    """
     width = x.shape[-1]
     h = layers.GlobalAveragePooling2D(name=f"{name}_gap")(x) if light else layers.Flatten(name=f"{name}_flatten")(x)
     for index in (1, 2):
-        h = layers.ReLU(name=f"{name}_fc{index}_relu")(dense(width, f"{name}_fc{index}")(h))
-    return dense(width, f"{name}_gamma")(h), dense(width, f"{name}_beta")(h)
+        h = dense(width, f"{name}_fc{index}", dtype="float32")(h)
+        h = layers.ReLU(dtype="float32", name=f"{name}_fc{index}_relu")(h)
+    return dense(width, f"{name}_gamma", dtype="float32")(h), dense(width, f"{name}_beta", dtype="float32")(h)
 
 
 def ugatit_generator(

@@ -10,7 +10,14 @@ import pytest
 import tensorflow as tf
 
 from tests.training.conftest import toy_config
-from training.schedules import FusedAdam, LinearDecayAfter, TriangularCyclic, make_learning_rate, make_optimizer
+from training.schedules import (
+    CoupledAdam,
+    FusedAdam,
+    LinearDecayAfter,
+    TriangularCyclic,
+    make_learning_rate,
+    make_optimizer,
+)
 
 STEPS_PER_EPOCH = 10
 
@@ -185,6 +192,23 @@ def test_coupled_weight_decay_survives_loss_scaling(tmp_path):
 
     assert type(optimizer.inner_optimizer).__name__ == "CoupledAdam"
     np.testing.assert_allclose(weight.numpy(), numpy_adam(start, [gradient], 0.1, 0.5, "coupled"), rtol=1e-5)
+
+
+@pytest.mark.parametrize("weight_decay", [1e-4, 0.0])
+def test_coupled_adam_matches_numpy_at_the_references_decay_and_at_none(weight_decay):
+    """U-GAT-IT's wd of 1e-4 on gradients from 1e-6 to 1e2 (the decay is computed as (g / wd + w)·wd), and wd 0."""
+    rng = np.random.default_rng(1)
+    start = rng.normal(size=8).astype("float32")
+    gradients = (rng.normal(size=(3, 8)) * np.logspace(-6, 2, 8)).astype("float32")
+    weight = keras.Variable(start)
+    optimizer = CoupledAdam(1e-3, beta_1=0.5, weight_decay=weight_decay)
+    optimizer.build([weight])
+
+    for gradient in gradients:
+        optimizer.apply([gradient], [weight])
+
+    expected = numpy_adam(start.astype("float64"), gradients.astype("float64"), 1e-3, weight_decay, "coupled")
+    np.testing.assert_allclose(weight.numpy(), expected, rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("optimizer_name", ["adam", "sgd"])

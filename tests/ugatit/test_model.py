@@ -94,7 +94,7 @@ def test_the_reconstruction_losses_fall_on_a_fixed_batch():
     a, b = fixed = smooth_batch()
 
     def reconstruction_terms():
-        terms = model.generator_losses(a, b, model.translate_both(a, b))
+        terms = model.generator_losses(a, b, model.translate_all(a, b))
         return float(terms["cycle_A"] + terms["cycle_B"]), float(terms["identity_A"] + terms["identity_B"])
 
     cycle_before, identity_before = reconstruction_terms()
@@ -107,7 +107,7 @@ def test_the_reconstruction_losses_fall_on_a_fixed_batch():
 def test_the_generator_terms_are_the_weighted_losses_of_the_reference():
     model = tiny_model(adversarial_weight=2.0, cycle_weight=3.0, identity_weight=5.0, cam_weight=7.0)
     a, b = batch()
-    translated = model.translate_both(a, b)
+    translated = model.translate_all(a, b)
     terms = model.generator_losses(a, b, translated)
     gen_a2b, gen_b2a = model.generators["genA2B"], model.generators["genB2A"]
     fake_b, cam_a2b, _ = gen_a2b(a)
@@ -122,6 +122,20 @@ def test_the_generator_terms_are_the_weighted_losses_of_the_reference():
     np.testing.assert_allclose(terms["cycle_A"], 3.0 * np.mean(np.abs(reconstructed_a - a)), rtol=1e-5)
     np.testing.assert_allclose(terms["identity_B"], 5.0 * np.mean(np.abs(same_b - b)), rtol=1e-5)
     np.testing.assert_allclose(terms["cam_B"], 7.0 * losses.generator_cam_loss(cam_a2b, cam_b2b), rtol=1e-5)
+
+
+def test_one_pass_per_generator_gives_each_translation_and_identity_of_separate_passes():
+    model = tiny_model()
+    a, b = batch(n=2)
+    translated = model.translate_all(a, b)
+    gen_a2b, gen_b2a = model.generators["genA2B"], model.generators["genB2A"]
+    separate = {"A2B": gen_a2b(a), "B2B": gen_a2b(b), "B2A": gen_b2a(b), "A2A": gen_b2a(a)}
+    assert set(translated) == set(separate)
+    for key, outputs in separate.items():
+        assert len(translated[key]) == len(outputs) == 3  # image, CAM logits, heatmap
+        for joint, alone in zip(translated[key], outputs):
+            assert joint.shape == alone.shape and joint.shape[0] == 2
+            np.testing.assert_allclose(joint, alone, rtol=1e-4, atol=1e-5)
 
 
 def test_the_discriminator_terms_sum_the_global_and_local_critics_of_each_domain():
@@ -140,7 +154,7 @@ def test_the_discriminator_terms_sum_the_global_and_local_critics_of_each_domain
 def test_m1_and_m2_add_the_keypoint_loss_of_the_reconstructions_with_their_weight(method, weight):
     model = tiny_model(keypoint_method=method, cycle_weight=10.0, adversarial_weight=1.5)
     a, b, points = batch(landmarks=True)
-    terms = model.generator_losses(a, b, model.translate_both(a, b), points)
+    terms = model.generator_losses(a, b, model.translate_all(a, b), points)
     reconstructed = model.generators["genB2A"](model.generators["genA2B"](a)[0])[0]
     expected = keypoints.keypoint_loss(model.keypoint_predictor(reconstructed), points, SIZE)
     np.testing.assert_allclose(terms["keypoint"], getattr(model, weight) * expected, rtol=1e-5)

@@ -641,6 +641,28 @@ def test_mixed_bfloat16_networks_output_float32(mixed_bfloat16, build, hidden_la
     assert all(np.all(np.isfinite(numpy(output))) for output in outputs)
 
 
+def test_under_mixed_precision_the_mlp_and_the_adalin_gains_stay_float32(mixed_bfloat16):
+    """Full mode's 268M-weight MLP kernel is never cast to 16 bits, and γ, β reach AdaLIN unrounded."""
+    generator = small_generator(light=False)
+    images = random_images()
+    mlp_layers = [layer for layer in generator.layers if "_mlp_" in layer.name and "flatten" not in layer.name]
+    assert {layer.name.split("_mlp_")[1] for layer in mlp_layers} == {
+        "fc1",
+        "fc1_relu",
+        "fc2",
+        "fc2_relu",
+        "gamma",
+        "beta",
+    }
+    assert {layer.compute_dtype for layer in mlp_layers} == {"float32"}
+    gamma = keras.Model(generator.input, generator.get_layer("generator_mlp_gamma").output)(images)
+    assert dtype_of(gamma) == "float32"
+    # The gains are not bfloat16 values in float32 clothing: most have bits below bfloat16's 8 significant ones.
+    rounded = numpy(keras.ops.cast(keras.ops.cast(gamma, "bfloat16"), "float32"))
+    assert np.mean(rounded != numpy(gamma)) > 0.9
+    assert generator.get_layer("generator_adalin1_1_adalin").compute_dtype == "bfloat16"  # the policy is in force
+
+
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_precision_training_call_keeps_float32_discriminator_kernels(policy):
     previous = keras.config.dtype_policy()
