@@ -33,7 +33,15 @@ def scale_loss(optimizer, loss):
     return optimizer.scale_loss(loss)
 
 
-def apply_gradients(tape, optimizer, scaled_loss, variables):
-    """Outside the tape: gradients of `scaled_loss` (from `scale_loss`) -> `optimizer.apply`."""
-    gradients = tape.gradient(scaled_loss, variables)
+def apply_gradients(tape, optimizer, scaled_loss, variables, recording=None):
+    """Outside the tape: gradients of `scaled_loss` (from `scale_loss`) -> `optimizer.apply`.
+
+    `recording`, a `training.kernel_gradients.KernelGradientRecording` of
+    `tape` active during the forward pass, builds the kernel gradients of the
+    layers it recorded in one product each.
+    """
+    if recording is None:
+        gradients = tape.gradient(scaled_loss, variables)
+    else:
+        gradients = recording.gradients(scaled_loss, variables)
     optimizer.apply(gradients, variables)

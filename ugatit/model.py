@@ -35,7 +35,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from training import gradients
+from training import gradients, kernel_gradients
 from training.gan_model import GANModel
 from training.images import heatmap_overlay, to_unit_range
 from ugatit import keypoints, losses, networks
@@ -220,14 +220,15 @@ class UGATIT(GANModel):
     def train_step(self, data):
         a, b, landmarks = _unpack(data)
         generator_tape = tf.GradientTape()
-        with generator_tape:
+        kernel_recording = kernel_gradients.KernelGradientRecording(generator_tape)
+        with generator_tape, kernel_recording:
             translated = self.translate_all(a, b, training=True)
         d_terms = self._discriminator_step(a, b, translated)
-        with generator_tape:  # the same tape, recording on: the generators have not changed
+        with generator_tape, kernel_recording:  # the same tape, recording on: the generators have not changed
             g_terms = self.generator_losses(a, b, translated, landmarks, training=True)
             g_loss = sum(value for name, value in g_terms.items() if name != "keypoint" or self.keypoint_method != "m3")
             scaled = gradients.scale_loss(self.g_optimizer, g_loss)
-        gradients.apply_gradients(generator_tape, self.g_optimizer, scaled, self.generator_variables)
+        gradients.apply_gradients(generator_tape, self.g_optimizer, scaled, self.generator_variables, kernel_recording)
         if self.keypoint_method == "m3" and landmarks is not None:
             g_terms["keypoint"] = self._keypoint_step(a, landmarks)
         return self._update_trackers({**d_terms, **g_terms})

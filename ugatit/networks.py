@@ -64,6 +64,7 @@ import keras
 from keras import layers, ops
 
 from training.constraints import ClipConstraint
+from training.kernel_gradients import RecordedKernelDense
 from training.layers import ReflectionPadding2D, instance_normalization, weight_initializer
 
 IMAGE_CHANNELS = 3
@@ -99,6 +100,21 @@ def layer_instance_mix(x, rho, epsilon: float = NORM_EPSILON):
     return rho * instance_normalised + (1.0 - rho) * layer_normalised
 
 
+def _scaled_layer_instance_mix(epsilon: float):
+    """(x, ρ, γ, β) -> γ · layer_instance_mix(x, ρ) + β in float32 (γ and β broadcast to x), rematerialised.
+
+    The statistics, the two normalised maps and their mix are recomputed in
+    the backward pass instead of kept from the forward one: each is a float32
+    map the size of x, and at 256 px the decoder's eight AdaLIN and two ILN
+    layers would otherwise keep about 100 MB of them per image and pass.
+    """
+
+    def scaled_mix(x, rho, gamma, beta):
+        return layer_instance_mix(x, rho, epsilon) * gamma + beta
+
+    return keras.remat(scaled_mix)
+
+
 def _rho_weight(layer: layers.Layer, channels: int, start: float):
     return layer.add_weight(
         shape=(channels,),
@@ -119,13 +135,13 @@ class AdaptiveLayerInstanceNormalization(layers.Layer):
 
     def build(self, input_shape):
         self.rho = _rho_weight(self, input_shape[0][-1], ADALIN_RHO_START)
+        self._scaled_mix = _scaled_layer_instance_mix(self.epsilon)
 
     def call(self, inputs):
         x, gamma, beta = inputs
-        mixed = layer_instance_mix(x, self.rho, self.epsilon)
         gamma = ops.cast(gamma, "float32")[:, None, None, :]
         beta = ops.cast(beta, "float32")[:, None, None, :]
-        return ops.cast(mixed * gamma + beta, self.compute_dtype)
+        return ops.cast(self._scaled_mix(x, ops.convert_to_tensor(self.rho), gamma, beta), self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
@@ -147,10 +163,11 @@ class LayerInstanceNormalization(layers.Layer):
         self.rho = _rho_weight(self, channels, 0.0)
         self.gamma = self.add_weight(shape=(channels,), initializer="ones", name="gamma")
         self.beta = self.add_weight(shape=(channels,), initializer="zeros", name="beta")
+        self._scaled_mix = _scaled_layer_instance_mix(self.epsilon)
 
     def call(self, x):
-        mixed = layer_instance_mix(x, self.rho, self.epsilon)
-        return ops.cast(mixed * ops.cast(self.gamma, "float32") + ops.cast(self.beta, "float32"), self.compute_dtype)
+        gamma, beta = (ops.cast(weight, "float32") for weight in (self.gamma, self.beta))
+        return ops.cast(self._scaled_mix(x, ops.convert_to_tensor(self.rho), gamma, beta), self.compute_dtype)
 
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon}
@@ -226,8 +243,8 @@ def conv(filters: int, kernel_size: int, strides: int = 1, use_bias: bool = Fals
     )
 
 
-def dense(units: int, name: str, dtype=None) -> layers.Dense:
-    return layers.Dense(units, use_bias=False, kernel_initializer=weight_initializer(), dtype=dtype, name=name)
+def dense(units: int, name: str, dtype=None, layer_class=layers.Dense) -> layers.Dense:
+    return layer_class(units, use_bias=False, kernel_initializer=weight_initializer(), dtype=dtype, name=name)
 
 
 def image_input(image_size: int, name: str) -> keras.KerasTensor:
@@ -271,12 +288,16 @@ def _mlp(x, light: bool, name: str):
 
     Always float32: under mixed precision Keras would cast full mode's
     268M-weight kernel to 16 bits on every pass (0.5 GB each, kept for the
-    backward pass), while its input is one vector per image.
+    backward pass), while its input is one vector per image. That first
+    kernel's gradient is built in one product over all the generator's uses
+    in a train step (`training.kernel_gradients`), not as one 1 GB part per
+    use.
     """
     width = x.shape[-1]
     h = layers.GlobalAveragePooling2D(name=f"{name}_gap")(x) if light else layers.Flatten(name=f"{name}_flatten")(x)
     for index in (1, 2):
-        h = dense(width, f"{name}_fc{index}", dtype="float32")(h)
+        layer_class = RecordedKernelDense if index == 1 else layers.Dense
+        h = dense(width, f"{name}_fc{index}", dtype="float32", layer_class=layer_class)(h)
         h = layers.ReLU(dtype="float32", name=f"{name}_fc{index}_relu")(h)
     return dense(width, f"{name}_gamma", dtype="float32")(h), dense(width, f"{name}_beta", dtype="float32")(h)
 
