@@ -78,15 +78,18 @@ train-cyclegan: install
 
 # U-GAT-IT, light, on the built-in photos <-> cartoons, about 10 minutes on a 2-core CPU: 96 px (the global
 # discriminator's smallest input), a quarter of the reference's widths (--filters=16, its --ch), photos on white as
-# the cartoons are, 1100 steps of 1 image, the last half with the learning rate decaying to 0. The keypoint-loss run
-# of the report at the same size: UGATIT_FLAGS="--keypoint_loss=m2 --keypoint_block_steps=275
-# --keypoint_pretrain_epochs=1,3,6,3". The reference's setting on real data, on a GPU: UGATIT_FLAGS="--image_size=256
-# --filters=64 --face_source=folder:... --cartoon_source=folder:... --face_background=keep --learning_rate=1e-4
-# --epochs=100 --steps_per_epoch=10000" (add --light below 16 GB).
+# the cartoons are, 1100 steps of 1 image, the last half with the learning rate decaying to 0, and at this length
+# CAM weight 10 and adversarial weight 0.1 (the reference's 1000 and 1 give one brown skin under a grid of stripes
+# here; docs/experiments.md). The keypoint-loss run of the report at the same size: UGATIT_FLAGS="--keypoint_loss=m2
+# --keypoint_block_steps=275 --keypoint_pretrain_epochs=1,3,6,3". The reference's setting on real data, on a GPU:
+# UGATIT_FLAGS="--image_size=256 --filters=64 --face_source=folder:... --cartoon_source=folder:...
+# --face_background=keep --learning_rate=1e-4 --cam_weight=1000 --adversarial_weight=1 --epochs=100
+# --steps_per_epoch=10000" (add --light below 16 GB).
 UGATIT_FLAGS ?=
 train-ugatit: install
 	$(BIN)/python -m ugatit.train --light --image_size=96 --filters=16 --face_background=white --learning_rate=2e-4 \
-		--epochs=11 --steps_per_epoch=100 --log_every_n_steps=20 $(UGATIT_FLAGS)
+		--cam_weight=10 --adversarial_weight=0.1 --epochs=11 --steps_per_epoch=100 --log_every_n_steps=20 \
+		$(UGATIT_FLAGS)
 
 tensorboard: install
 	$(BIN)/tensorboard --logdir runs

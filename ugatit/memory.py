@@ -13,9 +13,10 @@ The estimate has two parts:
   approximation: the generator step runs the generators six times
   (translation, reconstruction and identity, both ways) and the
   discriminators four times, and each pass keeps about `TENSORS_KEPT` tensors
-  the size of each stage's output (convolution, normalisation, activation,
-  padding; AdaLIN and ILN keep float32 intermediates). Mixed precision halves
-  the activations, not the state (Keras keeps float32 weights).
+  the size of each stage's output (padding, convolution, normalisation,
+  activation; AdaLIN and ILN keep only their input, their float32
+  intermediates being recomputed in the backward pass). Mixed precision
+  halves the activations, not the state (Keras keeps float32 weights).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ STATE_COPIES = 3  # weight + Adam's two moments, float32
 GENERATOR_PASSES = 6  # per generator step: a2b, b2a, both reconstructions, both identities
 DISCRIMINATOR_PASSES = 4  # per generator step: each discriminator on the translations it judges
 # Tensors of a stage's output size kept per pass (approximate): {stage: count}.
-TENSORS_KEPT = {"encoder": 4, "residual": 8, "cam": 6, "adalin_residual": 14, "upsample": 9, "discriminator": 4}
+TENSORS_KEPT = {"encoder": 4, "residual": 8, "cam": 6, "adalin_residual": 5, "upsample": 3, "discriminator": 4}
 
 
 def generator_parameters(image_size: int, light: bool, filters: int = networks.BASE_FILTERS) -> int:
