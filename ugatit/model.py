@@ -16,6 +16,8 @@ reference's iteration:
    discriminators, after their update) + λ2 cycle + λ3 identity + λ4 CAM
    terms, summed over both directions, minimised by one optimizer over both
    generators. ρ of every AdaLIN and ILN is clipped to [0, 1] after it.
+   Each generator's first MLP kernel (268M weights in full mode) gets its
+   gradient in one product over its two uses (`training.kernel_gradients`).
 
 The translations of step 1 are made once, on the generator step's tape, and
 reused by step 2: the generators do not change between the two steps, so
