@@ -13,6 +13,12 @@ from training.kernel_gradients import KernelGradientRecording, RecordedKernelDen
 FEATURES, UNITS = 6, 4
 
 
+@pytest.fixture(autouse=True)
+def fixed_seed():
+    """Each test draws the same weights and inputs whatever ran before it (some draws leave every ReLU dead)."""
+    keras.utils.set_random_seed(0)
+
+
 def _pair(**options):
     """A RecordedKernelDense and a keras Dense with the same weights, both built."""
     recorded = RecordedKernelDense(UNITS, **options)
@@ -76,22 +82,28 @@ def test_a_use_the_loss_ignores_adds_nothing_and_an_untrained_kernel_is_left_out
 
 
 def test_apply_gradients_with_a_recording_takes_the_same_step():
+    """The two Adam steps agree to float32 rounding of the step itself.
+
+    The steps are compared, not the weights after them: a weight near the step's size ends near 0, where the
+    two summation orders' rounding (~1e-8) is large against the result.
+    """
     recorded, plain = _pair(use_bias=True)
     other = {name: tf.Variable(tf.ones((3, UNITS))) for name in ("recorded", "plain")}
     x = tf.random.normal((3, FEATURES), seed=5)
+    steps = {}
     for name, layer in (("recorded", recorded), ("plain", plain)):
         optimizer = keras.optimizers.Adam(0.1)
         variables = [*layer.trainable_variables, other[name]]
+        before = [np.array(variable) for variable in variables]
         tape = tf.GradientTape()
         recording = KernelGradientRecording(tape) if name == "recorded" else None
         with tape, recording or contextlib.nullcontext():
             loss = _twice_used_loss(layer, x, other[name])
         gradients.apply_gradients(tape, optimizer, loss, variables, recording)
-    before = _pair(use_bias=True)[0]  # a fresh layer: the step moved the kernel
-    assert not np.allclose(recorded.kernel, before.kernel)
-    np.testing.assert_allclose(recorded.kernel, plain.kernel, rtol=1e-6)
-    np.testing.assert_allclose(recorded.bias, plain.bias, rtol=1e-6)
-    np.testing.assert_allclose(other["recorded"], other["plain"], rtol=1e-6)
+        steps[name] = [np.array(variable) - start for variable, start in zip(variables, before)]
+    for step, reference in zip(steps["recorded"], steps["plain"]):
+        assert np.abs(reference).max() > 0.05  # Adam's first step is about the learning rate
+        np.testing.assert_allclose(step, reference, rtol=1e-5)
 
 
 def _kernel_sized_matmuls(layer, recording_wanted: bool) -> int:
