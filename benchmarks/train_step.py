@@ -1,7 +1,7 @@
 """Train-step throughput and memory of a model package: XLA, mixed precision, the training loop, the matmul peak.
 
     python -m benchmarks.train_step --model MODEL [--steps 10] [--mixed_precision mixed_bfloat16] [--no-loop]
-        [--settings LABEL[,LABEL]] [--xla {both,off,on}]
+        [--settings LABEL[,LABEL]] [--xla {both,off,on}] [--malloc_mmap_threshold_mb 1]
     (MODEL: any registered model, e.g. xgan, single_gan, cyclegan)
 
 Prints one JSON line, every figure from this one run (each configuration is
@@ -14,7 +14,8 @@ timed twice, over --steps steps after 3 that compile, and the faster kept):
   dtype policy, beside its float32 figures. Each configuration (setting x
   jit_compile x policy) runs in a fresh child process, so its peak RSS
   (`peak_rss_gb_*`, 1e9 bytes) is that process's alone: weights, optimizer
-  state, activations and the TensorFlow runtime. A child that fails (out of
+  state, activations and the TensorFlow runtime, with malloc's mmap threshold
+  set as the train CLIs set it. A child that fails (out of
   memory, killed) leaves its figures null beside an `error_*` line, and the
   other configurations still run;
 - the FLOPs of one train step (forward + backward, counted from the shapes of
@@ -49,7 +50,7 @@ from absl import flags
 from tensorflow.python.profiler import model_analyzer, option_builder
 
 from benchmarks.arguments import int_at_least
-from training import fit, registry
+from training import fit, host_memory, registry
 from training.schedules import CoupledAdam, FusedAdam
 
 MATMUL_SIZE = 2048
@@ -160,9 +161,11 @@ def exit_description(code: int) -> str:
     return f"child exited with code {code}"
 
 
-def measure_and_report(sender, measure: Callable, location: str, args: tuple) -> None:
-    """A child process's whole work: `measure(untrained, *args)` with the `untrained` of the spec at `location`;
-    sends the parent its result and this process's peak RSS, or the error it raised (its traceback to stderr)."""
+def measure_and_report(sender, measure: Callable, location: str, args: tuple, mmap_threshold_mb: float) -> None:
+    """A child process's whole work: malloc's mmap threshold set as a train CLI sets it, then
+    `measure(untrained, *args)` with the `untrained` of the spec at `location`; sends the parent its result and
+    this process's peak RSS, or the error it raised (its traceback to stderr)."""
+    host_memory.set_malloc_mmap_threshold(mmap_threshold_mb)
     try:
         value = measure(imported_spec(location).untrained, *args)
     except Exception as error:
@@ -172,12 +175,13 @@ def measure_and_report(sender, measure: Callable, location: str, args: tuple) ->
         sender.send(ChildOutcome(value, peak_rss_gb()))
 
 
-def in_child_process(measure: Callable, location: str, *args) -> ChildOutcome:
+def in_child_process(measure: Callable, location: str, *args, mmap_threshold_mb: float = 0.0) -> ChildOutcome:
     """`measure(untrained, *args)` in a fresh spawned process, whose peak RSS is that measurement's alone (a
-    process's peak never goes down), and whose death (out of memory) leaves this process running."""
+    process's peak never goes down), and whose death (out of memory) leaves this process running;
+    `mmap_threshold_mb` as `--malloc_mmap_threshold_mb` of the train CLIs."""
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=measure_and_report, args=(sender, measure, location, args))
+    child = context.Process(target=measure_and_report, args=(sender, measure, location, args, mmap_threshold_mb))
     child.start()
     sender.close()  # this process's copy: with it closed, recv() ends when the child dies without sending
     try:
@@ -306,6 +310,13 @@ def main(argv: list[str] | None = None) -> None:
         "are left out, and xla_speedup with them",
     )
     parser.add_argument(
+        "--malloc_mmap_threshold_mb",
+        type=float,
+        default=1.0,
+        help="malloc's mmap threshold in each timed child, as the train CLIs' flag of that name sets it (their "
+        "default, 1 MB: freed buffers go back to the system); 0 leaves glibc's own, which rises to 32 MB",
+    )
+    parser.add_argument(
         "--loop",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -319,9 +330,12 @@ def main(argv: list[str] | None = None) -> None:
     peak = matmul_gflops()
     policies = ("float32",) if args.mixed_precision == "off" else ("float32", args.mixed_precision)
     figures = {"benchmark": "train_step", "model": args.model, "matmul_gflops": round(peak, 1)}
+    figures["malloc_mmap_threshold_mb"] = args.malloc_mmap_threshold_mb
     for setting in settings:
         prefix = f"{setting.label}_" if len(spec.benchmarks) > 1 else ""
-        values = setting_figures(location, setting, args.steps, policies, XLA_CHOICES[args.xla], peak)
+        values = setting_figures(
+            location, setting, args.steps, policies, XLA_CHOICES[args.xla], peak, args.malloc_mmap_threshold_mb
+        )
         figures.update({f"{prefix}{name}": value for name, value in values.items()})
     if args.loop and spec.train_module:
         figures.update(loop_and_bare_step(args.model, args.steps))
@@ -356,16 +370,19 @@ def setting_figures(
     policies: tuple[str, ...],
     jit_compiles: tuple[bool, ...],
     peak: float,
+    mmap_threshold_mb: float = 0.0,
 ) -> dict:
     """The figures of one benchmark setting, every configuration (policy x jit_compile) timed in a child process of
-    its own: rates, s/step and peak RSS; the XLA speed-up; FLOPs and achieved vs peak GFLOP/s; and each further
-    policy's speed-up over float32."""
+    its own (malloc's mmap threshold `mmap_threshold_mb`): rates, s/step and peak RSS; the XLA speed-up; FLOPs
+    and achieved vs peak GFLOP/s; and each further policy's speed-up over float32."""
     images = batch_size(setting.batch())
     figures = {"batch_size": images}
     rates = {}
     for policy in policies:
         for jit_compile in jit_compiles:
-            outcome = in_child_process(images_per_second, location, setting, jit_compile, steps, policy)
+            outcome = in_child_process(
+                images_per_second, location, setting, jit_compile, steps, policy, mmap_threshold_mb=mmap_threshold_mb
+            )
             rates[policy, jit_compile] = outcome.value
             figures |= configuration_figures(suffix(policy, jit_compile), outcome, images)
     if len(jit_compiles) == 2:

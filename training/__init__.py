@@ -13,6 +13,7 @@ A model's `train.py` is thin:
 (`fit.train_from_config(MODEL, config, build_dataset)` does the last three, with the dataset, for a registered model.)
 
 Modules: `flags` (common CLI flags -> config dict, presets), `run` (run setup and the run directory's layout),
+`host_memory` (malloc's mmap threshold, so a step's freed buffers leave the resident set),
 `schedules` (learning rates, optimizers), `gradients` (loss scaling and
 updates inside `train_step`), `gan_model` (`GANModel`, a base class doing the
 contract's compile / metrics / compile-config plumbing), `gan_losses` (the
@@ -22,8 +23,10 @@ adversarial losses GANs share), `backup` (the state a run resumes from),
 `fit` (the glue, and the one-line failures of a train CLI), `registry` (the
 model packages the shared tools know, each registered once by an entry point).
 For a model's own `train_step`: `image_pool` (`ImagePool`, CycleGAN's history
-of generated images) and `constraints` (`ClipConstraint`, elementwise clipping
-after every update).
+of generated images), `constraints` (`ClipConstraint`, elementwise clipping
+after every update) and `kernel_gradients` (`RecordedKernelDense`, a dense
+layer whose kernel gradient a step takes as two small factors, X^T dY, its
+kernel kept in row blocks that Adam updates one at a time).
 
 The contract a model package's `keras.Model` follows:
 

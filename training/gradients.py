@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from training.schedules import FusedAdam
+
 
 def scale_loss(optimizer, loss):
     """What to differentiate instead of `loss`; call it inside the tape.
@@ -37,11 +39,15 @@ def apply_gradients(tape, optimizer, scaled_loss, variables, recording=None):
     """Outside the tape: gradients of `scaled_loss` (from `scale_loss`) -> `optimizer.apply`.
 
     `recording`, a `training.kernel_gradients.KernelGradientRecording` of
-    `tape` active during the forward pass, builds the kernel gradients of the
-    layers it recorded in one product each.
+    `tape` active during the forward pass, gives the kernel gradients of the
+    layers it recorded as two small factors, X^T dY. A `FusedAdam` that
+    supports it applies them block by block without building the kernel-sized
+    gradient; any other optimizer (a loss-scale one, say) is given X^T dY.
     """
     if recording is None:
-        gradients = tape.gradient(scaled_loss, variables)
+        optimizer.apply(tape.gradient(scaled_loss, variables), variables)
+    elif isinstance(optimizer, FusedAdam) and optimizer.supports_factored_gradients():
+        gradients, factors = recording.gradient_factors(scaled_loss, variables)
+        optimizer.apply_factored(gradients, variables, factors)
     else:
-        gradients = recording.gradients(scaled_loss, variables)
-    optimizer.apply(gradients, variables)
+        optimizer.apply(recording.gradients(scaled_loss, variables), variables)

@@ -36,6 +36,48 @@ class ReflectionPadding2D(layers.Layer):
         return {**super().get_config(), "padding": self.padding}
 
 
+@keras.saving.register_keras_serializable(package="training")
+class RematerializedSequence(layers.Layer):
+    """`stage_layers` applied in order, the maps between them recomputed in the backward pass (`keras.remat`)
+    instead of kept for it: the stage keeps its input and its output, and runs its forward pass once more when
+    the gradient is taken. Worth it where the maps are large and the compute small: a generator's
+    full-resolution pad/conv/norm/activation stages."""
+
+    def __init__(self, stage_layers, **kwargs):
+        super().__init__(**kwargs)
+        self.stage_layers = list(stage_layers)
+
+    def build(self, input_shape):
+        for layer in self.stage_layers:
+            if not layer.built:  # a loaded model's layers come built from their configs
+                layer.build(input_shape)
+            input_shape = layer.compute_output_shape(input_shape)
+
+    def call(self, inputs):
+        return keras.remat(self._apply_in_order)(inputs)
+
+    def _apply_in_order(self, x):
+        for layer in self.stage_layers:
+            x = layer(x)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        for layer in self.stage_layers:
+            input_shape = layer.compute_output_shape(input_shape)
+        return input_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "stage_layers": [keras.saving.serialize_keras_object(layer) for layer in self.stage_layers],
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        stage_layers = [keras.saving.deserialize_keras_object(layer) for layer in config.pop("stage_layers")]
+        return cls(stage_layers, **config)
+
+
 def instance_normalization(name: str) -> layers.Layer:
     """Per-sample, per-channel normalisation over height and width, without learned scale or offset.
 

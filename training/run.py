@@ -16,6 +16,8 @@ import keras
 import tensorflow as tf
 from absl import logging
 
+from training import host_memory
+
 
 @dataclasses.dataclass(frozen=True)
 class RunLayout:
@@ -116,7 +118,8 @@ class Run(RunLayout):
 
 
 def setup_run(model_name: str, config: dict) -> Run:
-    """Seeds, sets the dtype policy, creates the strategy and the run directory, writes config.json.
+    """Seeds, sets the dtype policy and malloc's mmap threshold, creates the strategy and the run directory,
+    writes config.json.
 
     An existing `config["run_dir"]` is reused as it is, so a rerun resumes from
     its backup; config.json is then rewritten with this run's values, and the
@@ -124,6 +127,7 @@ def setup_run(model_name: str, config: dict) -> Run:
     """
     keras.utils.set_random_seed(config["seed"])
     keras.config.set_dtype_policy("float32" if config["mixed_precision"] == "off" else config["mixed_precision"])
+    host_memory.set_malloc_mmap_threshold(config["malloc_mmap_threshold_mb"])
     strategy = make_strategy(config["strategy"])
     run_dir = Path(config["run_dir"] or default_run_dir(model_name)).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)

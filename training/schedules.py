@@ -102,6 +102,12 @@ class FusedAdam(keras.optimizers.Adam):
     bound by memory traffic: U-GAT-IT's full generators hold two 268M-weight
     layers, whose updates then take several gigabytes of temporaries and most
     of a CPU step. AMSGrad keeps Keras's update.
+
+    `apply_factored` takes some weights' gradients as two small factors,
+    left^T right (a Dense kernel's X^T dY over its uses, from
+    `training.kernel_gradients`), and builds and applies them one weight at a
+    time: a kernel kept as row blocks, each its own variable, never has more
+    than one block's gradient alive.
     """
 
     def update_step(self, gradient, variable, learning_rate):
@@ -124,6 +130,59 @@ class FusedAdam(keras.optimizers.Adam):
             grad=keras.ops.cast(gradient, dtype),
         )
 
+    def supports_factored_gradients(self) -> bool:
+        """Whether `apply_factored` gives `apply`'s step: no AMSGrad, clipping, moving average, gradient
+        accumulation or decoupled weight decay, and no distribution strategy (whose `apply` sums the replicas'
+        gradients)."""
+        return not (
+            self.amsgrad
+            or self.clipnorm
+            or self.global_clipnorm
+            or self.clipvalue
+            or self.use_ema
+            or self.gradient_accumulation_steps
+            or self._decays_decoupled()
+            or tf.distribute.has_strategy()
+        )
+
+    def _decays_decoupled(self) -> bool:
+        """Keras's `weight_decay` is decoupled: `apply` decays the weights beside the update."""
+        return bool(self.weight_decay)
+
+    def apply_factored(self, gradients: list, variables: list, factors: dict) -> None:
+        """`apply(gradients, variables)` where, for each index i in `factors`, the gradient of `variables[i]`
+        is left^T @ right of `factors[i] = (left, right)` ([rows, inputs] and [rows, units]) and
+        `gradients[i]` is not read.
+
+        Each factored weight's gradient is built and given to `update_step` (Adam's fused step, with the
+        coupled decay of `CoupledAdam`) only once the previous factored weight is updated, and the first
+        only once every other gradient exists, so the backward pass is done with the weights. Then the
+        other variables take `apply`'s step, which counts the iteration: the factored updates read the same
+        learning rate and step count.
+        """
+        if not self.built:
+            with keras.name_scope(self.name, caller=self):
+                self.build(variables)
+            self.built = True
+        learning_rate = self._get_current_learning_rate()
+        dense = [pair for index, pair in enumerate(zip(gradients, variables)) if index not in factors]
+        after = [gradient for gradient, _ in dense if gradient is not None]
+        for index, (left, right) in factors.items():
+            variable = variables[index]
+            with tf.control_dependencies(after):
+                gradient = tf.matmul(left, right, transpose_a=True)
+                if self.loss_scale_factor is not None:
+                    gradient = gradient / self.loss_scale_factor
+                self.update_step(keras.ops.cast(gradient, variable.dtype), variable, learning_rate)
+                if variable.constraint is not None:
+                    variable.assign(variable.constraint(variable))
+            # A read of the updated weight, ordered after its update (same variable): what the next waits for.
+            after = [tf.raw_ops.ReadVariableOp(resource=variable.handle, dtype=variable.dtype)]
+        if dense:
+            self.apply([gradient for gradient, _ in dense], [variable for _, variable in dense])
+        else:
+            self.iterations.assign_add(1)  # what `apply` counts, which does nothing without gradients
+
 
 class _CoupledWeightDecay:
     """Mixin of a Keras optimizer: weight decay added to the gradient (g + wd * w), not to the weights.
@@ -142,6 +201,9 @@ class _CoupledWeightDecay:
 
     def _apply_weight_decay(self, variables):
         """Nothing: `update_step` adds the decay to the gradient instead."""
+
+    def _decays_decoupled(self) -> bool:
+        return False
 
     def update_step(self, gradient, variable, learning_rate):
         if self.weight_decay and self._use_weight_decay(variable):

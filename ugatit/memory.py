@@ -8,7 +8,12 @@ is known before it allocates 2.7 GB of weights.
 The estimate has two parts:
 - the training state, exact: every parameter's float32 weight, its two Adam
   moments, and its gradient (generators' and discriminators' gradients are
-  alive in different steps, so only the larger set counts);
+  alive in different steps, so only the larger set counts). The generators'
+  first MLP kernels (268M weights each in full mode at 256 px) are kept as
+  row blocks whose gradients Adam builds from two small factors, X^T dY, and
+  applies one block after another (`training.schedules.FusedAdam.apply_factored`):
+  their gradients are not counted, except under mixed_float16, whose
+  loss-scale optimizer is given them all at once;
 - the activations the generator step keeps for its backward pass, an
   approximation: the generator step runs the generators six times
   (translation, reconstruction and identity, both ways) and the
@@ -38,11 +43,17 @@ def generator_parameters(image_size: int, light: bool, filters: int = networks.B
     f, c = filters, filters * 2**networks.DOWNSAMPLINGS
     encoder = 3 * f * 49 + f * 2 * f * 9 + 2 * f * c * 9 + networks.RESIDUAL_BLOCKS * 2 * c * c * 9
     cam = 2 * c + 2 * c * c + c
-    mlp_input = c if light else (image_size // 4) ** 2 * c
-    mlp = mlp_input * c + 3 * c * c
+    mlp = mlp_kernel_parameters(image_size, light, filters) + 3 * c * c
     decoder = networks.RESIDUAL_BLOCKS * (2 * c * c * 9 + 2 * c)
     upsampling = c * (c // 2) * 9 + 3 * (c // 2) + (c // 2) * f * 9 + 3 * f
     return encoder + cam + mlp + decoder + upsampling + f * 3 * 49
+
+
+def mlp_kernel_parameters(image_size: int, light: bool, filters: int = networks.BASE_FILTERS) -> int:
+    """Weights of one generator's first MLP kernel: the C pooled features (light) or the flattened (S/4)^2 C map
+    (full), to C units."""
+    c = filters * 2**networks.DOWNSAMPLINGS
+    return (c if light else (image_size // 4) ** 2 * c) * c
 
 
 def discriminator_parameters(n_layers: int, filters: int = networks.BASE_FILTERS) -> int:
@@ -100,19 +111,27 @@ def _discriminator_activation_elements(image_size: int, n_layers: int, filters: 
 
 
 def estimate(
-    image_size: int, light: bool, filters: int = networks.BASE_FILTERS, batch_size: int = 1, mixed: bool = False
+    image_size: int,
+    light: bool,
+    filters: int = networks.BASE_FILTERS,
+    batch_size: int = 1,
+    mixed_precision: str = "off",
 ) -> MemoryEstimate:
-    """The training memory of a run at these settings; `mixed` for a float16/bfloat16 policy."""
+    """The training memory of a run at these settings; `mixed_precision` the policy ("off", "mixed_float16",
+    "mixed_bfloat16")."""
     generators = 2 * generator_parameters(image_size, light, filters)
     discriminators = 2 * sum(
         discriminator_parameters(n, filters)
         for n in (networks.GLOBAL_DISCRIMINATOR_LAYERS, networks.LOCAL_DISCRIMINATOR_LAYERS)
     )
     parameters = generators + discriminators
-    state = FLOAT32_BYTES * (STATE_COPIES * parameters + max(generators, discriminators))
+    generator_gradients = generators
+    if mixed_precision != "mixed_float16":
+        generator_gradients -= 2 * mlp_kernel_parameters(image_size, light, filters)
+    state = FLOAT32_BYTES * (STATE_COPIES * parameters + max(generator_gradients, discriminators))
     per_image = GENERATOR_PASSES * _generator_activation_elements(image_size, filters) + DISCRIMINATOR_PASSES * sum(
         _discriminator_activation_elements(image_size, n, filters)
         for n in (networks.GLOBAL_DISCRIMINATOR_LAYERS, networks.LOCAL_DISCRIMINATOR_LAYERS)
     )
-    activation_bytes = per_image * batch_size * (2 if mixed else FLOAT32_BYTES)
+    activation_bytes = per_image * batch_size * (FLOAT32_BYTES if mixed_precision == "off" else 2)
     return MemoryEstimate(parameters, state, activation_bytes)

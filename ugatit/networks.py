@@ -60,12 +60,14 @@ in float32, so a mixed-precision policy keeps them numerically safe.
 
 from __future__ import annotations
 
+import functools
+
 import keras
 from keras import layers, ops
 
 from training.constraints import ClipConstraint
 from training.kernel_gradients import RecordedKernelDense
-from training.layers import ReflectionPadding2D, instance_normalization, weight_initializer
+from training.layers import ReflectionPadding2D, RematerializedSequence, instance_normalization, weight_initializer
 
 IMAGE_CHANNELS = 3
 LEAKY_SLOPE = 0.2
@@ -76,6 +78,7 @@ DOWNSAMPLINGS = 2  # the generator's encoder halves the image twice
 RESIDUAL_BLOCKS = 4
 GLOBAL_DISCRIMINATOR_LAYERS = 7
 LOCAL_DISCRIMINATOR_LAYERS = 5
+MLP_KERNEL_ROWS_PER_BLOCK = 65536  # the full-mode MLP kernel's 1,048,576 rows at 256 px: 16 blocks of 64 MB
 
 
 def _unbiased_moments(x, axes):
@@ -169,6 +172,9 @@ class LayerInstanceNormalization(layers.Layer):
         gamma, beta = (ops.cast(weight, "float32") for weight in (self.gamma, self.beta))
         return ops.cast(self._scaled_mix(x, ops.convert_to_tensor(self.rho), gamma, beta), self.compute_dtype)
 
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon}
 
@@ -251,15 +257,41 @@ def image_input(image_size: int, name: str) -> keras.KerasTensor:
     return keras.Input((image_size, image_size, IMAGE_CHANNELS), name=name)
 
 
+def _padded_conv_layers(filters: int, kernel_size: int, strides: int, name: str) -> list[layers.Layer]:
+    return [
+        ReflectionPadding2D(kernel_size // 2, name=f"{name}_pad"),
+        conv(filters, kernel_size, strides, name=f"{name}_conv"),
+    ]
+
+
 def _padded_conv(x, filters: int, kernel_size: int, strides: int, name: str):
-    x = ReflectionPadding2D(kernel_size // 2, name=f"{name}_pad")(x)
-    return conv(filters, kernel_size, strides, name=f"{name}_conv")(x)
+    for layer in _padded_conv_layers(filters, kernel_size, strides, name):
+        x = layer(x)
+    return x
+
+
+def _conv_norm_relu_layers(filters: int, kernel_size: int, strides: int, name: str) -> list[layers.Layer]:
+    return [
+        *_padded_conv_layers(filters, kernel_size, strides, name),
+        instance_normalization(f"{name}_norm"),
+        layers.ReLU(name=f"{name}_relu"),
+    ]
 
 
 def _conv_norm_relu(x, filters: int, kernel_size: int, strides: int, name: str):
-    x = _padded_conv(x, filters, kernel_size, strides, name)
-    x = instance_normalization(f"{name}_norm")(x)
-    return layers.ReLU(name=f"{name}_relu")(x)
+    for layer in _conv_norm_relu_layers(filters, kernel_size, strides, name):
+        x = layer(x)
+    return x
+
+
+def _upsampling_layers(filters: int, name: str) -> list[layers.Layer]:
+    """Nearest 2x upsampling, ReflPad1 Conv3 to `filters`, ILN, ReLU: a decoder stage."""
+    return [
+        layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_upsample"),
+        *_padded_conv_layers(filters, 3, 1, name),
+        LayerInstanceNormalization(name=f"{name}_iln"),
+        layers.ReLU(name=f"{name}_relu"),
+    ]
 
 
 def _residual_block(x, name: str):
@@ -291,12 +323,17 @@ def _mlp(x, light: bool, name: str):
     backward pass), while its input is one vector per image. That first
     kernel's gradient is built in one product over all the generator's uses
     in a train step (`training.kernel_gradients`), not as one 1 GB part per
-    use.
+    use, and is kept as blocks of `MLP_KERNEL_ROWS_PER_BLOCK` rows, which
+    Adam updates one after another: the step never holds the 1 GB gradient.
     """
     width = x.shape[-1]
     h = layers.GlobalAveragePooling2D(name=f"{name}_gap")(x) if light else layers.Flatten(name=f"{name}_flatten")(x)
     for index in (1, 2):
-        layer_class = RecordedKernelDense if index == 1 else layers.Dense
+        layer_class = (
+            functools.partial(RecordedKernelDense, rows_per_block=MLP_KERNEL_ROWS_PER_BLOCK)
+            if index == 1
+            else layers.Dense
+        )
         h = dense(width, f"{name}_fc{index}", dtype="float32", layer_class=layer_class)(h)
         h = layers.ReLU(dtype="float32", name=f"{name}_fc{index}_relu")(h)
     return dense(width, f"{name}_gamma", dtype="float32")(h), dense(width, f"{name}_beta", dtype="float32")(h)
@@ -315,9 +352,10 @@ def ugatit_generator(
     if image_size % 2**DOWNSAMPLINGS:
         raise ValueError(f"the U-GAT-IT generator needs an image size divisible by 4, got {image_size}")
     images = image_input(image_size, f"{name}_images")
-    x = _conv_norm_relu(images, filters, 7, 1, f"{name}_stem")
+    x = RematerializedSequence(_conv_norm_relu_layers(filters, 7, 1, f"{name}_stem"), name=f"{name}_stem")(images)
     for index in range(1, DOWNSAMPLINGS + 1):
-        x = _conv_norm_relu(x, filters * 2**index, 3, 2, f"{name}_down{index}")
+        stage = f"{name}_down{index}"
+        x = RematerializedSequence(_conv_norm_relu_layers(filters * 2**index, 3, 2, stage), name=stage)(x)
     for index in range(1, RESIDUAL_BLOCKS + 1):
         x = _residual_block(x, f"{name}_block{index}")
     weighted, cam_logits = ClassActivationMap(name=f"{name}_cam")(x)
@@ -329,11 +367,8 @@ def ugatit_generator(
         x = _adalin_residual_block(x, gamma, beta, f"{name}_adalin{index}")
     for index in range(1, DOWNSAMPLINGS + 1):
         stage = f"{name}_up{index}"
-        x = layers.UpSampling2D(2, interpolation="nearest", name=f"{stage}_upsample")(x)
-        x = _padded_conv(x, x.shape[-1] // 2, 3, 1, stage)
-        x = LayerInstanceNormalization(name=f"{stage}_iln")(x)
-        x = layers.ReLU(name=f"{stage}_relu")(x)
-    x = _padded_conv(x, IMAGE_CHANNELS, 7, 1, f"{name}_head")
+        x = RematerializedSequence(_upsampling_layers(x.shape[-1] // 2, stage), name=stage)(x)
+    x = RematerializedSequence(_padded_conv_layers(IMAGE_CHANNELS, 7, 1, f"{name}_head"), name=f"{name}_head")(x)
     translated = layers.Activation("tanh", dtype="float32", name=f"{name}_tanh")(x)
     return keras.Model(images, [translated, cam_logits, heatmap], name=name)
 

@@ -165,7 +165,7 @@ def dry_run_report(config: dict) -> str:
         config["light"],
         config["filters"],
         config["batch_size"],
-        mixed=config["mixed_precision"] != "off",
+        config["mixed_precision"],
     )
     mode = "light" if config["light"] else "full"
     return (

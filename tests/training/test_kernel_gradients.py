@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from training import gradients
 from training.kernel_gradients import KernelGradientRecording, RecordedKernelDense
+from training.schedules import CoupledAdam
 
 FEATURES, UNITS = 6, 4
 
@@ -19,14 +20,20 @@ def fixed_seed():
     keras.utils.set_random_seed(0)
 
 
-def _pair(**options):
-    """A RecordedKernelDense and a keras Dense with the same weights, both built."""
-    recorded = RecordedKernelDense(UNITS, **options)
+def _pair(rows_per_block=None, **options):
+    """A RecordedKernelDense (its kernel in blocks of `rows_per_block` rows) and a keras Dense with the same
+    weights, both built."""
+    recorded = RecordedKernelDense(UNITS, rows_per_block=rows_per_block, kernel_initializer="random_normal", **options)
     plain = keras.layers.Dense(UNITS, **options)
     for layer in (recorded, plain):
         layer.build((None, FEATURES))
-    plain.set_weights(recorded.get_weights())
+    plain.set_weights([np.array(recorded.kernel), *([np.array(recorded.bias)] if recorded.bias is not None else [])])
     return recorded, plain
+
+
+def _block_slices(recorded, whole):
+    """`whole`, a kernel-shaped array, cut into the recorded layer's row blocks."""
+    return [np.asarray(whole)[begin:end] for begin, end in recorded.row_bounds]
 
 
 def _twice_used_loss(layer, x, other_weights):
@@ -36,21 +43,53 @@ def _twice_used_loss(layer, x, other_weights):
     return tf.reduce_sum(first**2) + tf.reduce_sum(tf.sin(second))
 
 
-def test_outside_a_recording_it_is_keras_dense_and_the_tape_differentiates_its_kernel():
-    recorded, plain = _pair(activation="tanh")
+@pytest.mark.parametrize("rows_per_block", [None, 4, 2])
+def test_outside_a_recording_it_is_keras_dense_and_the_tape_differentiates_its_kernel(rows_per_block):
+    recorded, plain = _pair(rows_per_block, activation="tanh")
     x = tf.random.normal((3, FEATURES), seed=1)
     with tf.GradientTape(persistent=True) as tape:
         outputs = {"recorded": recorded(x), "plain": plain(x)}
         losses = {name: tf.reduce_sum(value**2) for name, value in outputs.items()}
-    np.testing.assert_allclose(outputs["recorded"], outputs["plain"], rtol=1e-6)
-    np.testing.assert_allclose(
-        tape.gradient(losses["recorded"], recorded.kernel), tape.gradient(losses["plain"], plain.kernel), rtol=1e-6
-    )
+    np.testing.assert_allclose(outputs["recorded"], outputs["plain"], rtol=1e-5, atol=1e-6)
+    block_gradients = tape.gradient(losses["recorded"], recorded.kernel_blocks)
+    for got, expected in zip(block_gradients, _block_slices(recorded, tape.gradient(losses["plain"], plain.kernel))):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("use_bias, activation", [(False, None), (True, "relu")])
-def test_a_recording_gives_the_tapes_gradients_for_a_kernel_used_twice(use_bias, activation):
-    recorded, plain = _pair(use_bias=use_bias, activation=activation)
+@pytest.mark.parametrize("rows_per_block, blocks", [(None, [(0, 6)]), (6, [(0, 6)]), (4, [(0, 4), (4, 6)])])
+def test_a_kernel_in_row_blocks_is_one_variable_per_block_in_row_order_then_the_bias(rows_per_block, blocks):
+    recorded, _ = _pair(rows_per_block, use_bias=True)
+    assert recorded.row_bounds == blocks
+    assert [tuple(block.shape) for block in recorded.kernel_blocks] == [(end - begin, UNITS) for begin, end in blocks]
+    assert recorded.weights == [*recorded.kernel_blocks, recorded.bias]
+    names = [block.name for block in recorded.kernel_blocks]
+    assert names == (["kernel"] if len(blocks) == 1 else [f"kernel_rows_{begin}_{end}" for begin, end in blocks])
+
+
+def test_a_blocked_kernel_refuses_an_initializer_that_scales_with_the_fans():
+    layer = RecordedKernelDense(UNITS, rows_per_block=4, kernel_initializer="glorot_uniform", name="fc")
+    with pytest.raises(ValueError, match="fc: a kernel kept in 2 row blocks .* GlorotUniform"):
+        layer.build((None, FEATURES))
+    with pytest.raises(ValueError, match="rows_per_block must be a positive number"):
+        RecordedKernelDense(UNITS, rows_per_block=0)
+
+
+def test_a_blocked_layer_saves_and_loads_its_weights_and_config(tmp_path):
+    inputs = keras.Input((FEATURES,))
+    layer = RecordedKernelDense(UNITS, rows_per_block=4, kernel_initializer="random_normal", name="fc")
+    model = keras.Model(inputs, layer(inputs))
+    model.save(tmp_path / "model.keras")
+    restored = keras.saving.load_model(tmp_path / "model.keras")
+    x = np.random.default_rng(0).normal(size=(2, FEATURES)).astype("float32")
+    assert restored.get_layer("fc").rows_per_block == 4
+    np.testing.assert_array_equal(restored(x), model(x))
+
+
+@pytest.mark.parametrize(
+    "use_bias, activation, rows_per_block", [(False, None, None), (True, "relu", None), (True, "relu", 4)]
+)
+def test_a_recording_gives_the_tapes_gradients_for_a_kernel_used_twice(use_bias, activation, rows_per_block):
+    recorded, plain = _pair(rows_per_block, use_bias=use_bias, activation=activation)
     other = tf.Variable(tf.random.normal((3, UNITS), seed=2))
     x = tf.random.normal((3, FEATURES), seed=3)
     tape = tf.GradientTape()
@@ -59,8 +98,10 @@ def test_a_recording_gives_the_tapes_gradients_for_a_kernel_used_twice(use_bias,
     with tf.GradientTape() as plain_tape:
         plain_loss = _twice_used_loss(plain, x, other)
     got = recording.gradients(recorded_loss, [*recorded.trainable_variables, other])
-    expected = plain_tape.gradient(plain_loss, [*plain.trainable_variables, other])
-    assert len(recording.uses) == 1  # one kernel, its two uses
+    kernel, *rest = plain_tape.gradient(plain_loss, [*plain.trainable_variables, other])
+    expected = [*_block_slices(recorded, kernel), *rest]
+    assert len(recording.uses) == 1  # one layer, its two uses
+    assert len(got) == len(expected)
     for value, reference in zip(got, expected):
         assert np.abs(reference).max() > 0
         np.testing.assert_allclose(value, reference, rtol=1e-5, atol=1e-6)
@@ -81,18 +122,24 @@ def test_a_use_the_loss_ignores_adds_nothing_and_an_untrained_kernel_is_left_out
     np.testing.assert_allclose(kernel_gradient, plain_tape.gradient(plain_loss, plain.kernel), rtol=1e-6)
 
 
-def test_apply_gradients_with_a_recording_takes_the_same_step():
-    """The two Adam steps agree to float32 rounding of the step itself.
+@pytest.mark.parametrize(
+    "make_optimizer, rows_per_block",
+    [(keras.optimizers.Adam, None), (CoupledAdam, None), (CoupledAdam, 4)],
+    ids=["keras_adam", "coupled_adam", "coupled_adam_blocked"],
+)
+def test_apply_gradients_with_a_recording_takes_the_same_step(make_optimizer, rows_per_block):
+    """The two Adam steps agree to float32 rounding of the step itself, whether the optimizer is given X^T dY
+    (Keras's Adam) or its factors (`CoupledAdam.apply_factored`).
 
     The steps are compared, not the weights after them: a weight near the step's size ends near 0, where the
     two summation orders' rounding (~1e-8) is large against the result.
     """
-    recorded, plain = _pair(use_bias=True)
+    recorded, plain = _pair(rows_per_block, use_bias=True)
     other = {name: tf.Variable(tf.ones((3, UNITS))) for name in ("recorded", "plain")}
     x = tf.random.normal((3, FEATURES), seed=5)
     steps = {}
     for name, layer in (("recorded", recorded), ("plain", plain)):
-        optimizer = keras.optimizers.Adam(0.1)
+        optimizer = make_optimizer(0.1)
         variables = [*layer.trainable_variables, other[name]]
         before = [np.array(variable) for variable in variables]
         tape = tf.GradientTape()
@@ -101,7 +148,8 @@ def test_apply_gradients_with_a_recording_takes_the_same_step():
             loss = _twice_used_loss(layer, x, other[name])
         gradients.apply_gradients(tape, optimizer, loss, variables, recording)
         steps[name] = [np.array(variable) - start for variable, start in zip(variables, before)]
-    for step, reference in zip(steps["recorded"], steps["plain"]):
+    kernel_step, *rest = steps["plain"]
+    for step, reference in zip(steps["recorded"], [*_block_slices(recorded, kernel_step), *rest], strict=True):
         assert np.abs(reference).max() > 0.05  # Adam's first step is about the learning rate
         np.testing.assert_allclose(step, reference, rtol=1e-5)
 

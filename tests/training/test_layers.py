@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from training import layers
 
@@ -51,3 +52,61 @@ def test_weight_initializer_is_normal_002_and_fresh_each_call():
     a, b = (keras.ops.convert_to_numpy(initializer((256, 256))) for initializer in (first, second))
     assert not np.array_equal(a, b)
     assert abs(a.mean()) < 1e-3 and a.std() == pytest.approx(0.02, rel=0.01)
+
+
+def _stage_layers():
+    return [
+        layers.ReflectionPadding2D(1, name="pad"),
+        keras.layers.Conv2D(4, 3, kernel_initializer=layers.weight_initializer(), name="conv"),
+        layers.instance_normalization("norm"),
+        keras.layers.ReLU(name="relu"),
+    ]
+
+
+def _stage_model(rematerialized: bool) -> keras.Model:
+    """A pad/conv/norm/ReLU stage, as a RematerializedSequence or as plain layers, then a 1x1 conv."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((8, 8, 3))
+    if rematerialized:
+        x = layers.RematerializedSequence(_stage_layers(), name="stage")(inputs)
+    else:
+        x = inputs
+        for layer in _stage_layers():
+            x = layer(x)
+    return keras.Model(inputs, keras.layers.Conv2D(2, 1, name="out")(x))
+
+
+def _traced_gradients(model: keras.Model, x) -> tuple[list, int]:
+    """The gradients of a loss on `model(x)`, and how many Conv2D ops (forward convolutions) the traced
+    step holds, in its graph and in the functions it calls (where a recomputation lives)."""
+
+    @tf.function
+    def gradients():
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.sin(model(x)))
+        return tape.gradient(loss, model.trainable_variables)
+
+    graph_def = gradients.get_concrete_function().graph.as_graph_def()
+    nodes = [*graph_def.node, *(node for function in graph_def.library.function for node in function.node_def)]
+    return gradients(), sum(node.op == "Conv2D" for node in nodes)
+
+
+def test_a_rematerialized_sequence_gives_its_layers_outputs_and_gradients_and_recomputes_them():
+    x = tf.random.normal((2, 8, 8, 3), seed=0)
+    models = {rematerialized: _stage_model(rematerialized) for rematerialized in (False, True)}
+    np.testing.assert_allclose(models[True](x), models[False](x), rtol=1e-5, atol=1e-6)
+    (got, convolutions), (expected, plain_convolutions) = (_traced_gradients(models[flag], x) for flag in (True, False))
+    for value, reference in zip(got, expected, strict=True):
+        assert np.abs(reference).max() > 0
+        np.testing.assert_allclose(value, reference, rtol=1e-5, atol=1e-6)
+    assert plain_convolutions == 2  # the stage's and the 1x1
+    assert convolutions == 3  # and the stage's again, in the backward pass
+
+
+def test_a_rematerialized_sequence_saves_and_loads(tmp_path):
+    model = _stage_model(rematerialized=True)
+    model.save(tmp_path / "stage.keras")
+    restored = keras.saving.load_model(tmp_path / "stage.keras")
+    x = np.random.default_rng(1).normal(size=(1, 8, 8, 3)).astype("float32")
+    assert [layer.name for layer in restored.get_layer("stage").stage_layers] == ["pad", "conv", "norm", "relu"]
+    np.testing.assert_array_equal(restored(x), model(x))

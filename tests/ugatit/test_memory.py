@@ -63,38 +63,53 @@ def test_estimate_counts_two_generators_and_four_discriminators():
 
 
 @pytest.mark.parametrize("image_size, light, filters", [(256, False, 64), (256, True, 64), (128, True, 16)])
-def test_state_is_float32_weights_moments_and_the_larger_gradient_set(image_size, light, filters):
+@pytest.mark.parametrize("mixed_precision", ["off", "mixed_bfloat16"])
+def test_state_is_float32_weights_moments_and_the_larger_gradient_set_without_the_mlp_kernels(
+    image_size, light, filters, mixed_precision
+):
+    """Adam takes each generator's first MLP kernel gradient as its factors (FusedAdam.apply_factored)."""
     generators = 2 * memory.generator_parameters(image_size, light, filters)
     discriminators = 2 * (
         memory.discriminator_parameters(GLOBAL, filters) + memory.discriminator_parameters(LOCAL, filters)
     )
-    estimate = memory.estimate(image_size, light, filters)
+    generator_gradients = generators - 2 * memory.mlp_kernel_parameters(image_size, light, filters)
+    estimate = memory.estimate(image_size, light, filters, mixed_precision=mixed_precision)
     assert estimate.parameters == generators + discriminators
-    assert estimate.state_bytes == 4 * (3 * (generators + discriminators) + max(generators, discriminators))
+    assert estimate.state_bytes == 4 * (3 * (generators + discriminators) + max(generator_gradients, discriminators))
     assert estimate.total_bytes == estimate.state_bytes + estimate.activation_bytes
+
+
+def test_under_mixed_float16_the_mlp_kernels_gradients_are_held_whole():
+    """Full mode at 256 px: the loss-scale optimizer is given X^T dY, 268,435,456 weights per generator."""
+    assert memory.mlp_kernel_parameters(256, light=False) == 268_435_456
+    assert memory.mlp_kernel_parameters(256, light=True) == 256 * 256
+    float16 = memory.estimate(256, light=False, mixed_precision="mixed_float16")
+    bfloat16 = memory.estimate(256, light=False, mixed_precision="mixed_bfloat16")
+    assert float16.state_bytes - bfloat16.state_bytes == 4 * (2 * 278_959_808 - 2 * (53_130_176 + 3_290_560))
+    assert float16.activation_bytes == bfloat16.activation_bytes
 
 
 def test_gradients_counted_are_the_discriminators_when_they_are_larger():
     """Light at 256 px: 21.2M generator parameters, 112.8M discriminator ones."""
-    light = memory.estimate(256, light=True)
+    light = memory.estimate(256, light=True, mixed_precision="mixed_float16")
     discriminators = 2 * (53_130_176 + 3_290_560)
     assert light.state_bytes == 4 * (3 * light.parameters + discriminators)
 
 
 @pytest.mark.parametrize("light", [True, False], ids=["light", "full"])
-def test_mixed_precision_halves_the_activations_only(light):
+def test_bfloat16_halves_the_activations_only(light):
     full_precision = memory.estimate(256, light, batch_size=2)
-    mixed = memory.estimate(256, light, batch_size=2, mixed=True)
+    mixed = memory.estimate(256, light, batch_size=2, mixed_precision="mixed_bfloat16")
     assert mixed.activation_bytes * 2 == full_precision.activation_bytes
     assert mixed.state_bytes == full_precision.state_bytes
     assert mixed.parameters == full_precision.parameters
 
 
-@pytest.mark.parametrize("mixed", [False, True])
-def test_activations_scale_linearly_with_the_batch(mixed):
-    one = memory.estimate(256, light=True, batch_size=1, mixed=mixed)
+@pytest.mark.parametrize("mixed_precision", ["off", "mixed_float16"])
+def test_activations_scale_linearly_with_the_batch(mixed_precision):
+    one = memory.estimate(256, light=True, batch_size=1, mixed_precision=mixed_precision)
     for batch_size in (2, 3, 8):
-        batch = memory.estimate(256, light=True, batch_size=batch_size, mixed=mixed)
+        batch = memory.estimate(256, light=True, batch_size=batch_size, mixed_precision=mixed_precision)
         assert batch.activation_bytes == batch_size * one.activation_bytes
         assert batch.state_bytes == one.state_bytes
 

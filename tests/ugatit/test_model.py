@@ -10,8 +10,8 @@ import pytest
 import tensorflow as tf
 
 from training import fit, gan_losses, kernel_gradients
-from training.schedules import CoupledAdam
-from ugatit import keypoints, losses
+from training.schedules import CoupledAdam, FusedAdam
+from ugatit import keypoints, losses, networks
 from ugatit.model import DIRECTIONS, TRACKERS, UGATIT
 
 SIZE = 96  # the smallest image the global discriminator takes
@@ -78,6 +78,27 @@ def test_a_train_step_is_one_discriminator_update_then_one_generator_update_of_e
     assert set(logs) == set(TRACKERS)
     assert all(np.isfinite(float(value)) for value in logs.values())
     assert float(logs["keypoint"]) == 0.0  # no keypoint loss: the tracker reads 0
+
+
+@pytest.mark.parametrize("light, rows_per_block", [(True, 12), (False, 5000)], ids=["light", "full"])
+def test_train_steps_that_apply_the_mlp_kernels_gradient_factors_block_by_block_are_those_given_it_whole(
+    light, rows_per_block, monkeypatch
+):
+    """Each generator's MLP kernel kept as row blocks, whose gradients `CoupledAdam.apply_factored` builds and
+    applies one after another; with factoring off the optimizer is given each block's X^T dY. Two steps land
+    on the same weights and moments."""
+    monkeypatch.setattr(networks, "MLP_KERNEL_ROWS_PER_BLOCK", rows_per_block)
+    results = {}
+    for factored in (True, False):
+        monkeypatch.setattr(FusedAdam, "supports_factored_gradients", lambda self, answer=factored: answer)
+        model = compiled(tiny_model(light=light))
+        for seed in (0, 1):
+            model.train_step(batch(seed))
+        results[factored] = (snapshot(model.generator_variables), snapshot(model.g_optimizer.variables))
+    blocks = [v for v in model.generator_variables if "mlp_fc1" in v.path]
+    assert len(blocks) == (2 * 3 if light else 2 * 4)  # 32 rows in blocks of 12; 24 * 24 * 32 rows in blocks of 5000
+    for got, expected in zip(keras.tree.flatten(results[True]), keras.tree.flatten(results[False])):
+        np.testing.assert_allclose(got, expected, rtol=2e-5, atol=1e-7)
 
 
 @pytest.mark.parametrize("light", [True, False])

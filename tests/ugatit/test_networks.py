@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from training.constraints import ClipConstraint
+from training.layers import RematerializedSequence
 from ugatit import memory, networks
 
 SMALL = 96  # px: the smallest image the global discriminator takes; every generator padding fits
@@ -109,6 +110,13 @@ def test_full_generator_mlp_sees_the_flattened_bottleneck(full_generator_256):
     assert fc1.bias is None
 
 
+def test_full_generator_mlp_kernel_is_kept_as_16_row_blocks_of_64_mb(full_generator_256):
+    """What lets Adam update it one block's gradient at a time (training.schedules.FusedAdam.apply_factored)."""
+    blocks = full_generator_256.get_layer("generator_mlp_fc1").kernel_blocks
+    assert [tuple(block.shape) for block in blocks] == [(65_536, 256)] * 16
+    assert blocks[1].path.endswith("kernel_rows_65536_131072")
+
+
 def test_generators_have_only_trainable_weights(light_generator_256, full_generator_256):
     """No buffers: the generator has no spectral normalisation (so no u vectors) and IN has no statistics."""
     for generator in (light_generator_256, full_generator_256):
@@ -150,11 +158,9 @@ def test_discriminator_u_vectors_are_its_only_non_trainable_weights(request, whi
 # --- layer output shapes at 256 px: (layer, output index or None, shape without the batch) ---
 
 GENERATOR_TABLE = [
-    ("generator_stem_conv", None, (256, 256, 64)),
-    ("generator_stem_norm", None, (256, 256, 64)),
-    ("generator_down1_pad", None, (258, 258, 64)),
-    ("generator_down1_conv", None, (128, 128, 128)),
-    ("generator_down2_conv", None, (64, 64, 256)),
+    ("generator_stem", None, (256, 256, 64)),
+    ("generator_down1", None, (128, 128, 128)),
+    ("generator_down2", None, (64, 64, 256)),
     *[(f"generator_block{index}_add", None, (64, 64, 256)) for index in range(1, 5)],
     ("generator_cam", 0, (64, 64, 512)),  # GAP-weighted then GMP-weighted maps
     ("generator_cam", 1, (2,)),  # CAM logits
@@ -166,14 +172,9 @@ GENERATOR_TABLE = [
     ("generator_mlp_beta", None, (256,)),
     *[(f"generator_adalin{index}_1_adalin", None, (64, 64, 256)) for index in range(1, 5)],
     *[(f"generator_adalin{index}_add", None, (64, 64, 256)) for index in range(1, 5)],
-    ("generator_up1_upsample", None, (128, 128, 256)),
-    ("generator_up1_conv", None, (128, 128, 128)),
-    ("generator_up1_iln", None, (128, 128, 128)),
-    ("generator_up2_upsample", None, (256, 256, 128)),
-    ("generator_up2_conv", None, (256, 256, 64)),
-    ("generator_up2_iln", None, (256, 256, 64)),
-    ("generator_head_pad", None, (262, 262, 64)),
-    ("generator_head_conv", None, (256, 256, 3)),
+    ("generator_up1", None, (128, 128, 128)),
+    ("generator_up2", None, (256, 256, 64)),
+    ("generator_head", None, (256, 256, 3)),
     ("generator_tanh", None, (256, 256, 3)),
 ]
 
@@ -387,8 +388,13 @@ def test_iln_gamma_and_beta_are_not_clipped():
 
 def test_generator_normalisations_start_at_the_reference_values():
     generator = small_generator()
-    adalins = [layer for layer in generator.layers if isinstance(layer, networks.AdaptiveLayerInstanceNormalization)]
-    ilns = [layer for layer in generator.layers if isinstance(layer, networks.LayerInstanceNormalization)]
+    every_layer = [
+        inner
+        for layer in generator.layers
+        for inner in (layer.stage_layers if isinstance(layer, RematerializedSequence) else [layer])
+    ]
+    adalins = [layer for layer in every_layer if isinstance(layer, networks.AdaptiveLayerInstanceNormalization)]
+    ilns = [layer for layer in every_layer if isinstance(layer, networks.LayerInstanceNormalization)]
     assert len(adalins) == 2 * networks.RESIDUAL_BLOCKS and len(ilns) == networks.DOWNSAMPLINGS
     for layer in adalins:
         np.testing.assert_array_equal(numpy(layer.rho), np.float32(0.9))
@@ -623,7 +629,10 @@ def test_keras_file_round_trip_keeps_the_normalisations(tmp_path):
 
     restored_adalin = restored.get_layer("generator_adalin1_1_adalin")
     assert isinstance(restored_adalin, networks.AdaptiveLayerInstanceNormalization)
-    assert isinstance(restored.get_layer("generator_up1_iln"), networks.LayerInstanceNormalization)
+    up1_layers = restored.get_layer("generator_up1").stage_layers
+    assert [type(layer) for layer in up1_layers if isinstance(layer, networks.LayerInstanceNormalization)] == [
+        networks.LayerInstanceNormalization
+    ]
     assert isinstance(restored_adalin.rho.constraint, ClipConstraint)
     np.testing.assert_array_equal(numpy(restored_adalin.rho), numpy(adalin.rho))
 
@@ -687,6 +696,13 @@ def test_mixed_precision_training_call_keeps_float32_discriminator_kernels(polic
 @pytest.mark.parametrize("light", [True, False], ids=["light", "full"])
 def test_filters_scale_the_generator_widths(light):
     generator = small_generator(light)
-    assert tuple(generator.get_layer("generator_stem_conv").output.shape[1:]) == (SMALL, SMALL, SMALL_FILTERS)
-    assert generator.get_layer("generator_down2_conv").output.shape[-1] == 4 * SMALL_FILTERS
+    assert tuple(generator.get_layer("generator_stem").output.shape[1:]) == (SMALL, SMALL, SMALL_FILTERS)
+    assert generator.get_layer("generator_down2").output.shape[-1] == 4 * SMALL_FILTERS
     assert generator.count_params() == memory.generator_parameters(SMALL, light, SMALL_FILTERS)
+
+
+def test_the_generators_large_map_stages_are_recomputed_in_the_backward_pass(light_generator_256):
+    """Stem, downsamplings, upsamplings and head keep only their inputs and outputs (RematerializedSequence);
+    the 64x64 residual and AdaLIN blocks, whose convolutions are most of the FLOPs, keep their maps."""
+    rematerialized = [layer.name for layer in light_generator_256.layers if isinstance(layer, RematerializedSequence)]
+    assert rematerialized == [f"generator_{stage}" for stage in ("stem", "down1", "down2", "up1", "up2", "head")]
