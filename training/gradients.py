@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from training.schedules import FusedAdam
+from training.schedules import FactoredLossScaleOptimizer, FusedAdam
 
 
 def scale_loss(optimizer, loss):
@@ -40,13 +40,14 @@ def apply_gradients(tape, optimizer, scaled_loss, variables, recording=None):
 
     `recording`, a `training.kernel_gradients.KernelGradientRecording` of
     `tape` active during the forward pass, gives the kernel gradients of the
-    layers it recorded as two small factors, X^T dY. A `FusedAdam` that
-    supports it applies them block by block without building the kernel-sized
-    gradient; any other optimizer (a loss-scale one, say) is given X^T dY.
+    layers it recorded as two small factors, X^T dY. A `FusedAdam` (or a
+    `FactoredLossScaleOptimizer` around one) that supports them builds and
+    applies each kernel block's gradient in turn; any other optimizer is
+    given X^T dY.
     """
     if recording is None:
         optimizer.apply(tape.gradient(scaled_loss, variables), variables)
-    elif isinstance(optimizer, FusedAdam) and optimizer.supports_factored_gradients():
+    elif isinstance(optimizer, (FusedAdam, FactoredLossScaleOptimizer)) and optimizer.supports_factored_gradients():
         gradients, factors = recording.gradient_factors(scaled_loss, variables)
         optimizer.apply_factored(gradients, variables, factors)
     else:

@@ -40,12 +40,14 @@ class ReflectionPadding2D(layers.Layer):
 class RematerializedSequence(layers.Layer):
     """`stage_layers` applied in order, the maps between them recomputed in the backward pass (`keras.remat`)
     instead of kept for it: the stage keeps its input and its output, and runs its forward pass once more when
-    the gradient is taken. Worth it where the maps are large and the compute small: a generator's
-    full-resolution pad/conv/norm/activation stages."""
+    the gradient is taken. Worth it where memory is the limit and the maps are large: a generator's
+    full-resolution pad/conv/norm/activation stages. `rematerialize=False` applies the same layers, keeping
+    every map (the same weights and outputs, no recomputation)."""
 
-    def __init__(self, stage_layers, **kwargs):
+    def __init__(self, stage_layers, rematerialize: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.stage_layers = list(stage_layers)
+        self.rematerialize = rematerialize
 
     def build(self, input_shape):
         for layer in self.stage_layers:
@@ -54,7 +56,9 @@ class RematerializedSequence(layers.Layer):
             input_shape = layer.compute_output_shape(input_shape)
 
     def call(self, inputs):
-        return keras.remat(self._apply_in_order)(inputs)
+        if self.rematerialize:
+            return keras.remat(self._apply_in_order)(inputs)
+        return self._apply_in_order(inputs)
 
     def _apply_in_order(self, x):
         for layer in self.stage_layers:
@@ -70,6 +74,7 @@ class RematerializedSequence(layers.Layer):
         return {
             **super().get_config(),
             "stage_layers": [keras.saving.serialize_keras_object(layer) for layer in self.stage_layers],
+            "rematerialize": self.rematerialize,
         }
 
     @classmethod

@@ -222,6 +222,54 @@ class CoupledSGD(_CoupledWeightDecay, keras.optimizers.SGD):
     """SGD whose `weight_decay` is added to the gradient, as PyTorch's `SGD(weight_decay=...)`."""
 
 
+@keras.saving.register_keras_serializable(package="training")
+class FactoredLossScaleOptimizer(keras.optimizers.LossScaleOptimizer):
+    """Keras's `LossScaleOptimizer`, which also passes factored gradients (`FusedAdam.apply_factored`) to an
+    inner optimizer that takes them, so mixed_float16 does not build a factored kernel's gradient whole."""
+
+    def supports_factored_gradients(self) -> bool:
+        inner = self.inner_optimizer
+        return isinstance(inner, FusedAdam) and inner.supports_factored_gradients()
+
+    def apply_factored(self, gradients: list, variables: list, factors: dict) -> None:
+        """`apply` with some gradients as factors (`FusedAdam.apply_factored`'s arguments, scaled by the
+        loss scale).
+
+        The step is taken, each gradient and each factored product's right factor divided by the scale,
+        when every gradient and factor is finite and no factored product can overflow float32
+        (max|left| · max|right| · rows below float32's largest: X^T dY is never built whole to look at);
+        otherwise it is skipped and the scale halved, as `apply` does for a gradient that is not finite.
+        """
+        if not self.built:
+            with keras.name_scope(self.name, caller=self):
+                self.build(variables)
+            self.built = True
+        dense = [gradient for index, gradient in enumerate(gradients) if index not in factors]
+        finite = keras.ops.logical_and(self.check_finite(dense), _products_stay_finite(factors.values()))
+
+        def take_the_step():
+            scale = self.dynamic_scale
+            unscaled = [gradient if gradient is None else gradient / scale for gradient in gradients]
+            unscaled_factors = {index: (left, right / scale) for index, (left, right) in factors.items()}
+            self.inner_optimizer.apply_factored(unscaled, variables, unscaled_factors)
+            # Keras's bookkeeping of a finite step (count it; double the scale every dynamic_growth_steps), its
+            # inner `apply` given no gradients, which does nothing.
+            self._stateful_handle_finite_grads([], [])
+
+        keras.ops.cond(finite, take_the_step, self._stateful_handle_non_finite_grads)
+
+
+def _products_stay_finite(factors):
+    """Whether every factor is finite and no left^T right can reach float32's largest value."""
+    largest = tf.float32.max
+    checks = [tf.constant(True)]
+    for left, right in factors:
+        left, right = tf.cast(left, "float32"), tf.cast(right, "float32")
+        bound = tf.reduce_max(tf.abs(left)) * tf.reduce_max(tf.abs(right)) * tf.cast(tf.shape(left)[0], "float32")
+        checks.append(tf.math.is_finite(bound) & (bound < largest))
+    return tf.reduce_all(tf.stack(checks))
+
+
 # {(optimizer, weight_decay_mode, or None without weight decay): the optimizer class}
 _OPTIMIZER_CLASSES = {
     ("adam", None): FusedAdam,
@@ -246,7 +294,8 @@ def make_optimizer(
     `CoupledAdam` / `CoupledSGD`, which add weight_decay * w to the gradient
     as PyTorch's Adam(weight_decay=...) used by the U-GAT-IT authors does.
     Under the mixed_float16 policy the optimizer is wrapped in a
-    `LossScaleOptimizer`: Keras wraps only `model.optimizer` by itself.
+    `FactoredLossScaleOptimizer` (Keras's `LossScaleOptimizer`, taking
+    factored gradients too): Keras wraps only `model.optimizer` by itself.
     """
     kind = config["optimizer"]
     if kind == "adam":
@@ -262,5 +311,5 @@ def make_optimizer(
         make_learning_rate(config, steps_per_epoch, learning_rate), name=name, **settings
     )
     if keras.config.dtype_policy().name == "mixed_float16":
-        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        optimizer = FactoredLossScaleOptimizer(optimizer)
     return optimizer

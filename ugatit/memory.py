@@ -12,15 +12,15 @@ The estimate has two parts:
   first MLP kernels (268M weights each in full mode at 256 px) are kept as
   row blocks whose gradients Adam builds from two small factors, X^T dY, and
   applies one block after another (`training.schedules.FusedAdam.apply_factored`):
-  their gradients are not counted, except under mixed_float16, whose
-  loss-scale optimizer is given them all at once;
+  their gradients are not counted;
 - the activations the generator step keeps for its backward pass, an
   approximation: the generator step runs the generators six times
   (translation, reconstruction and identity, both ways) and the
   discriminators four times, and each pass keeps about `TENSORS_KEPT` tensors
   the size of each stage's output (padding, convolution, normalisation,
   activation; AdaLIN and ILN keep only their input, their float32
-  intermediates being recomputed in the backward pass). Mixed precision
+  intermediates being recomputed in the backward pass, and, in full mode,
+  the rematerialised stem, down and up stages only their output). Mixed precision
   halves the activations, not the state (Keras keeps float32 weights).
 """
 
@@ -36,6 +36,7 @@ GENERATOR_PASSES = 6  # per generator step: a2b, b2a, both reconstructions, both
 DISCRIMINATOR_PASSES = 4  # per generator step: each discriminator on the translations it judges
 # Tensors of a stage's output size kept per pass (approximate): {stage: count}.
 TENSORS_KEPT = {"encoder": 4, "residual": 8, "cam": 6, "adalin_residual": 5, "upsample": 3, "discriminator": 4}
+RECOMPUTED_STAGE_TENSORS_KEPT = 1  # a full-mode encoder or upsampling stage keeps only its output
 
 
 def generator_parameters(image_size: int, light: bool, filters: int = networks.BASE_FILTERS) -> int:
@@ -88,15 +89,18 @@ class MemoryEstimate:
         )
 
 
-def _generator_activation_elements(image_size: int, filters: int) -> int:
+def _generator_activation_elements(image_size: int, light: bool, filters: int) -> int:
     """Approximate elements one generator pass keeps for its backward pass, for one image."""
     s, f, c = image_size, filters, filters * 2**networks.DOWNSAMPLINGS
     bottleneck = (s // 4) ** 2 * c
-    encoder = TENSORS_KEPT["encoder"] * (s * s * f + (s // 2) ** 2 * 2 * f + bottleneck)
+    encoder_kept, upsample_kept = (
+        (TENSORS_KEPT["encoder"], TENSORS_KEPT["upsample"]) if light else (RECOMPUTED_STAGE_TENSORS_KEPT,) * 2
+    )
+    encoder = encoder_kept * (s * s * f + (s // 2) ** 2 * 2 * f + bottleneck)
     residual = networks.RESIDUAL_BLOCKS * TENSORS_KEPT["residual"] * bottleneck
     cam = TENSORS_KEPT["cam"] * bottleneck
     adalin = networks.RESIDUAL_BLOCKS * TENSORS_KEPT["adalin_residual"] * bottleneck
-    upsampling = TENSORS_KEPT["upsample"] * ((s // 2) ** 2 * c // 2 + s * s * f)
+    upsampling = upsample_kept * ((s // 2) ** 2 * c // 2 + s * s * f)
     return encoder + residual + cam + adalin + upsampling + 3 * s * s * 3
 
 
@@ -125,11 +129,11 @@ def estimate(
         for n in (networks.GLOBAL_DISCRIMINATOR_LAYERS, networks.LOCAL_DISCRIMINATOR_LAYERS)
     )
     parameters = generators + discriminators
-    generator_gradients = generators
-    if mixed_precision != "mixed_float16":
-        generator_gradients -= 2 * mlp_kernel_parameters(image_size, light, filters)
+    generator_gradients = generators - 2 * mlp_kernel_parameters(image_size, light, filters)
     state = FLOAT32_BYTES * (STATE_COPIES * parameters + max(generator_gradients, discriminators))
-    per_image = GENERATOR_PASSES * _generator_activation_elements(image_size, filters) + DISCRIMINATOR_PASSES * sum(
+    per_image = GENERATOR_PASSES * _generator_activation_elements(
+        image_size, light, filters
+    ) + DISCRIMINATOR_PASSES * sum(
         _discriminator_activation_elements(image_size, n, filters)
         for n in (networks.GLOBAL_DISCRIMINATOR_LAYERS, networks.LOCAL_DISCRIMINATOR_LAYERS)
     )

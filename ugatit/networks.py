@@ -56,6 +56,17 @@ normalises the kernel in place at every training call and does not
 differentiate through σ (PyTorch divides by σ in the graph, with u and v held
 constant). Weights are drawn from N(0, 0.02). The image, the logits and the CAM logits are computed
 in float32, so a mixed-precision policy keeps them numerically safe.
+
+For memory, not arithmetic: in full mode, whose memory is the limit, the
+generator's stem, down, up and head stages recompute their padded, normalised
+and activated maps (the largest a step holds) in the backward pass
+(`RematerializedSequence`: 7% more FLOPs a step); light mode keeps them, as
+recomputing them costs it a third of its speed for a tenth of its memory
+(docs/experiments.md). AdaLIN and ILN recompute their statistics and
+normalised maps in both modes, and the full MLP's first kernel is kept as row
+blocks whose gradients Adam applies one at a time
+(`training.kernel_gradients`). Each stage's layers keep their names inside it
+(`generator_up1` holds `generator_up1_conv`, say).
 """
 
 from __future__ import annotations
@@ -352,10 +363,11 @@ def ugatit_generator(
     if image_size % 2**DOWNSAMPLINGS:
         raise ValueError(f"the U-GAT-IT generator needs an image size divisible by 4, got {image_size}")
     images = image_input(image_size, f"{name}_images")
-    x = RematerializedSequence(_conv_norm_relu_layers(filters, 7, 1, f"{name}_stem"), name=f"{name}_stem")(images)
+    stage = functools.partial(RematerializedSequence, rematerialize=not light)
+    x = stage(_conv_norm_relu_layers(filters, 7, 1, f"{name}_stem"), name=f"{name}_stem")(images)
     for index in range(1, DOWNSAMPLINGS + 1):
-        stage = f"{name}_down{index}"
-        x = RematerializedSequence(_conv_norm_relu_layers(filters * 2**index, 3, 2, stage), name=stage)(x)
+        down = f"{name}_down{index}"
+        x = stage(_conv_norm_relu_layers(filters * 2**index, 3, 2, down), name=down)(x)
     for index in range(1, RESIDUAL_BLOCKS + 1):
         x = _residual_block(x, f"{name}_block{index}")
     weighted, cam_logits = ClassActivationMap(name=f"{name}_cam")(x)
@@ -366,9 +378,9 @@ def ugatit_generator(
     for index in range(1, RESIDUAL_BLOCKS + 1):
         x = _adalin_residual_block(x, gamma, beta, f"{name}_adalin{index}")
     for index in range(1, DOWNSAMPLINGS + 1):
-        stage = f"{name}_up{index}"
-        x = RematerializedSequence(_upsampling_layers(x.shape[-1] // 2, stage), name=stage)(x)
-    x = RematerializedSequence(_padded_conv_layers(IMAGE_CHANNELS, 7, 1, f"{name}_head"), name=f"{name}_head")(x)
+        up = f"{name}_up{index}"
+        x = stage(_upsampling_layers(x.shape[-1] // 2, up), name=up)(x)
+    x = stage(_padded_conv_layers(IMAGE_CHANNELS, 7, 1, f"{name}_head"), name=f"{name}_head")(x)
     translated = layers.Activation("tanh", dtype="float32", name=f"{name}_tanh")(x)
     return keras.Model(images, [translated, cam_logits, heatmap], name=name)
 

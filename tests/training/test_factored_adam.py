@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from training.schedules import CoupledAdam, FusedAdam, LinearDecayAfter
+from training.schedules import CoupledAdam, FactoredLossScaleOptimizer, FusedAdam, LinearDecayAfter
 
 COLUMNS, USES = 3, 2
 BLOCKS = [(0, 4), (4, 8), (8, 10)]  # a 10-row kernel kept as three row blocks
@@ -150,3 +150,41 @@ def test_which_optimizers_take_factored_gradients(make_optimizer, supported):
 def test_no_factored_gradients_under_a_distribution_strategy():
     with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
         assert not FusedAdam(0.1).supports_factored_gradients()
+
+
+def _loss_scaled(factored: bool, factors_scale: float = 1.0, steps: int = 2):
+    """`steps` loss-scaled updates (gradients and right factors times the scale, as a scaled loss gives them)."""
+    variables = _variables()
+    optimizer = FactoredLossScaleOptimizer(_optimizers()["coupled"](), initial_scale=8.0, dynamic_growth_steps=2)
+    optimizer.build(variables)  # its scale, read before the first step
+
+    @tf.function
+    def update(left, right, bias_gradient):
+        scale = optimizer.dynamic_scale
+        _update(optimizer, variables, factored, left * factors_scale, right * scale, bias_gradient * scale)
+
+    for step in range(steps):
+        update(*_factors(step))
+    return variables, optimizer
+
+
+def test_under_loss_scaling_a_factored_step_is_the_step_on_the_whole_gradient():
+    factored, factored_optimizer = _loss_scaled(factored=True)
+    whole, whole_optimizer = _loss_scaled(factored=False)
+    for got, expected, start in zip(factored, whole, _variables()):
+        assert np.abs(np.array(got) - np.array(start)).min() > 1e-3  # every weight moved
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+    for optimizer in (factored_optimizer, whole_optimizer):
+        assert int(optimizer.inner_optimizer.iterations) == 2
+        assert float(optimizer.dynamic_scale) == 16.0  # doubled after dynamic_growth_steps finite steps
+    assert FactoredLossScaleOptimizer(FusedAdam(0.1)).supports_factored_gradients()
+    assert not FactoredLossScaleOptimizer(FusedAdam(0.1, amsgrad=True)).supports_factored_gradients()
+
+
+@pytest.mark.parametrize("factors_scale", [np.inf, 1e37], ids=["an_infinite_factor", "a_product_that_could_overflow"])
+def test_under_loss_scaling_a_factored_step_is_skipped_and_the_scale_halved(factors_scale):
+    variables, optimizer = _loss_scaled(factored=True, factors_scale=factors_scale, steps=1)
+    for got, start in zip(variables, _variables()):
+        np.testing.assert_array_equal(got, start)
+    assert int(optimizer.inner_optimizer.iterations) == 0
+    assert float(optimizer.dynamic_scale) == 4.0

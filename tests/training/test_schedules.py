@@ -12,6 +12,7 @@ import tensorflow as tf
 from tests.training.conftest import toy_config
 from training.schedules import (
     CoupledAdam,
+    FactoredLossScaleOptimizer,
     FusedAdam,
     LinearDecayAfter,
     TriangularCyclic,
@@ -109,7 +110,7 @@ def test_mixed_float16_wraps_each_new_optimizer_in_loss_scaling(tmp_path):
 
     assert g_optimizer is not d_optimizer
     for optimizer in (g_optimizer, d_optimizer):
-        assert type(optimizer) is keras.optimizers.LossScaleOptimizer
+        assert type(optimizer) is FactoredLossScaleOptimizer
         assert type(optimizer.inner_optimizer) is FusedAdam
         assert optimizer.inner_optimizer.beta_1 == 0.5
     assert g_optimizer.inner_optimizer is not d_optimizer.inner_optimizer

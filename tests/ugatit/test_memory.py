@@ -8,6 +8,7 @@ import pytest
 from ugatit import memory, networks
 
 GLOBAL, LOCAL = networks.GLOBAL_DISCRIMINATOR_LAYERS, networks.LOCAL_DISCRIMINATOR_LAYERS
+POLICIES = ("off", "mixed_float16", "mixed_bfloat16")
 
 
 def trainable_count(model) -> int:
@@ -63,7 +64,7 @@ def test_estimate_counts_two_generators_and_four_discriminators():
 
 
 @pytest.mark.parametrize("image_size, light, filters", [(256, False, 64), (256, True, 64), (128, True, 16)])
-@pytest.mark.parametrize("mixed_precision", ["off", "mixed_bfloat16"])
+@pytest.mark.parametrize("mixed_precision", POLICIES)
 def test_state_is_float32_weights_moments_and_the_larger_gradient_set_without_the_mlp_kernels(
     image_size, light, filters, mixed_precision
 ):
@@ -79,19 +80,18 @@ def test_state_is_float32_weights_moments_and_the_larger_gradient_set_without_th
     assert estimate.total_bytes == estimate.state_bytes + estimate.activation_bytes
 
 
-def test_under_mixed_float16_the_mlp_kernels_gradients_are_held_whole():
-    """Full mode at 256 px: the loss-scale optimizer is given X^T dY, 268,435,456 weights per generator."""
+def test_the_mlp_kernels_have_268m_weights_in_full_mode_and_their_gradients_are_never_counted():
+    """Full mode at 256 px, in every policy: Adam takes each block's gradient as factors, loss-scaled or not."""
     assert memory.mlp_kernel_parameters(256, light=False) == 268_435_456
     assert memory.mlp_kernel_parameters(256, light=True) == 256 * 256
-    float16 = memory.estimate(256, light=False, mixed_precision="mixed_float16")
-    bfloat16 = memory.estimate(256, light=False, mixed_precision="mixed_bfloat16")
-    assert float16.state_bytes - bfloat16.state_bytes == 4 * (2 * 278_959_808 - 2 * (53_130_176 + 3_290_560))
-    assert float16.activation_bytes == bfloat16.activation_bytes
+    states = {policy: memory.estimate(256, light=False, mixed_precision=policy).state_bytes for policy in POLICIES}
+    discriminators = 2 * (53_130_176 + 3_290_560)
+    assert set(states.values()) == {4 * (3 * 670_761_088 + discriminators)}
 
 
 def test_gradients_counted_are_the_discriminators_when_they_are_larger():
     """Light at 256 px: 21.2M generator parameters, 112.8M discriminator ones."""
-    light = memory.estimate(256, light=True, mixed_precision="mixed_float16")
+    light = memory.estimate(256, light=True)
     discriminators = 2 * (53_130_176 + 3_290_560)
     assert light.state_bytes == 4 * (3 * light.parameters + discriminators)
 
@@ -124,7 +124,11 @@ def test_full_needs_more_than_light():
     assert full.parameters > light.parameters
     assert full.state_bytes > light.state_bytes
     assert full.total_bytes > light.total_bytes
-    assert full.activation_bytes == light.activation_bytes  # the MLP's input is not a kept stage
+    # Full mode recomputes its encoder and upsampling stages' maps, keeping only each stage's output.
+    kept_fewer = (memory.TENSORS_KEPT["encoder"] - 1) * (256 * 256 * 64 + 128 * 128 * 128 + 64 * 64 * 256) + (
+        memory.TENSORS_KEPT["upsample"] - 1
+    ) * (128 * 128 * 128 + 256 * 256 * 64)
+    assert light.activation_bytes - full.activation_bytes == 4 * memory.GENERATOR_PASSES * kept_fewer
 
 
 def test_describe_reports_the_parameters_and_gigabytes():

@@ -701,8 +701,14 @@ def test_filters_scale_the_generator_widths(light):
     assert generator.count_params() == memory.generator_parameters(SMALL, light, SMALL_FILTERS)
 
 
-def test_the_generators_large_map_stages_are_recomputed_in_the_backward_pass(light_generator_256):
-    """Stem, downsamplings, upsamplings and head keep only their inputs and outputs (RematerializedSequence);
-    the 64x64 residual and AdaLIN blocks, whose convolutions are most of the FLOPs, keep their maps."""
-    rematerialized = [layer.name for layer in light_generator_256.layers if isinstance(layer, RematerializedSequence)]
-    assert rematerialized == [f"generator_{stage}" for stage in ("stem", "down1", "down2", "up1", "up2", "head")]
+def test_the_full_generators_large_map_stages_are_recomputed_in_the_backward_pass(
+    light_generator_256, full_generator_256
+):
+    """Stem, downsamplings, upsamplings and head keep only their inputs and outputs in full mode
+    (RematerializedSequence); light mode, not short of memory, keeps their maps. The 64x64 residual and AdaLIN
+    blocks, whose convolutions are most of the FLOPs, keep their maps in both."""
+    stages = [f"generator_{stage}" for stage in ("stem", "down1", "down2", "up1", "up2", "head")]
+    for generator, rematerialized in ((full_generator_256, True), (light_generator_256, False)):
+        sequences = [layer for layer in generator.layers if isinstance(layer, RematerializedSequence)]
+        assert [layer.name for layer in sequences] == stages
+        assert {layer.rematerialize for layer in sequences} == {rematerialized}
