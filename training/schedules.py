@@ -160,10 +160,7 @@ class FusedAdam(keras.optimizers.Adam):
         other variables take `apply`'s step, which counts the iteration: the factored updates read the same
         learning rate and step count.
         """
-        if not self.built:
-            with keras.name_scope(self.name, caller=self):
-                self.build(variables)
-            self.built = True
+        _build_once(self, variables)
         learning_rate = self._get_current_learning_rate()
         dense = [pair for index, pair in enumerate(zip(gradients, variables)) if index not in factors]
         after = [gradient for gradient, _ in dense if gradient is not None]
@@ -240,10 +237,7 @@ class FactoredLossScaleOptimizer(keras.optimizers.LossScaleOptimizer):
         (max|left| · max|right| · rows below float32's largest: X^T dY is never built whole to look at);
         otherwise it is skipped and the scale halved, as `apply` does for a gradient that is not finite.
         """
-        if not self.built:
-            with keras.name_scope(self.name, caller=self):
-                self.build(variables)
-            self.built = True
+        _build_once(self, variables)
         dense = [gradient for index, gradient in enumerate(gradients) if index not in factors]
         finite = keras.ops.logical_and(self.check_finite(dense), _products_stay_finite(factors.values()))
 
@@ -268,6 +262,14 @@ def _products_stay_finite(factors):
         bound = tf.reduce_max(tf.abs(left)) * tf.reduce_max(tf.abs(right)) * tf.cast(tf.shape(left)[0], "float32")
         checks.append(tf.math.is_finite(bound) & (bound < largest))
     return tf.reduce_all(tf.stack(checks))
+
+
+def _build_once(optimizer, variables) -> None:
+    """Build `optimizer` on `variables` unless it is built, as Keras's `apply` does on its first call."""
+    if not optimizer.built:
+        with keras.name_scope(optimizer.name, caller=optimizer):
+            optimizer.build(variables)
+        optimizer.built = True
 
 
 # {(optimizer, weight_decay_mode, or None without weight decay): the optimizer class}
