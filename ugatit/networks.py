@@ -35,7 +35,7 @@ Keras applies after each optimizer step). γ and β come from the MLP, per
 image. ILN is the same with learned γ (1) and β (0) per channel and ρ
 starting at 0.
 
-Where the reference implementations differ (FACTS: taki0112/UGATIT in
+Where the reference implementations differ (taki0112/UGATIT in
 TensorFlow, znxlwm/UGATIT-pytorch), this follows the PyTorch one, whose
 parameter counts the tests pin:
 

@@ -20,11 +20,11 @@ its refs [3], [5]) and the second version of the report's own code
   halving / doubling of the tables), except deconv1, a 4x4 "valid" transposed
   convolution of the 1x1x1024 embedding to 4x4x512, implemented as the dense
   layer it is equivalent to;
-- no normalisation layers. Instance normalisation (our first version) removes
-  each image's per-channel means, i.e. its colours, at every layer: on the
-  synthetic faces every sample then decoded to the same grey mean face after
-  300 steps, and, in the discriminator, it blew up the near-constant
-  activations of flat translations. Without it the hidden layers use He
+- no normalisation layers. Instance normalisation removes each image's
+  per-channel means, i.e. its colours, at every layer: with it, every sample
+  of the synthetic faces decoded to the same grey mean face after 300 steps,
+  and, in the discriminator, it blew up the near-constant activations of flat
+  translations. Without it the hidden layers use He
   initialisation ("he_normal"), so activations keep their scale through the
   LeakyReLU / ReLU stack;
 - the embedding (FC2) is projected onto the sphere of radius sqrt(1024), so

@@ -1,7 +1,7 @@
 """One TFLite model file, run with LiteRT (`ai-edge-litert`) or TensorFlow's `tf.lite`.
 
 LiteRT is the default: it is the interpreter TensorFlow's own `tf.lite.Interpreter`
-was deprecated in favour of, and `benchmarks/face_models.py` times both.
+was deprecated in favour of, and `benchmarks/face_preprocessing.py` times both.
 """
 
 from __future__ import annotations
