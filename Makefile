@@ -30,10 +30,12 @@ $(STAMP): setup.cfg pyproject.toml
 models: install
 	$(BIN)/python -m preprocessing.models fetch
 
-# ruff checks the formatting and the lint rules of pyproject.toml; `make format` applies both.
+# ruff checks the formatting and the lint rules of pyproject.toml; `make format` applies both. tools.lint_words
+# fails on words that tell the project's history in the docs, the README and the code outside tests/.
 lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/python -m tools.lint_words .
 
 format: install
 	$(BIN)/ruff format .
