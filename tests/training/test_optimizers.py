@@ -140,7 +140,7 @@ def test_coupled_weight_decay_survives_loss_scaling(tmp_path):
 
 @pytest.mark.parametrize("weight_decay", [1e-4, 0.0])
 def test_coupled_adam_matches_numpy_at_the_references_decay_and_at_none(weight_decay):
-    """U-GAT-IT's wd of 1e-4 on gradients from 1e-6 to 1e2 (the decay is computed as (g / wd + w)·wd), and wd 0."""
+    """U-GAT-IT's wd of 1e-4 on gradients from 1e-6 to 1e2, and wd 0."""
     rng = np.random.default_rng(1)
     start = rng.normal(size=8).astype("float32")
     gradients = (rng.normal(size=(3, 8)) * np.logspace(-6, 2, 8)).astype("float32")
