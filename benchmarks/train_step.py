@@ -1,7 +1,7 @@
 """Train-step throughput and memory of a model package: XLA, mixed precision, the training loop, the matmul peak.
 
     python -m benchmarks.train_step --model MODEL [--steps 10] [--mixed_precision mixed_bfloat16] [--no-loop]
-        [--settings LABEL[,LABEL]] [--xla {both,off,on}] [--malloc_mmap_threshold_mb 1]
+        [--settings LABEL[,LABEL]] [--xla {both,off,on}] [--malloc_mmap_threshold_mb MB]
     (MODEL: any registered model, e.g. xgan, single_gan, cyclegan)
 
 Prints one JSON line, every figure from this one run (each configuration is
@@ -15,7 +15,7 @@ timed twice, over --steps steps after 3 that compile, and the faster kept):
   jit_compile x policy) runs in a fresh child process, so its peak RSS
   (`peak_rss_gb_*`, 1e9 bytes) is that process's alone: weights, optimizer
   state, activations and the TensorFlow runtime, with malloc's mmap threshold
-  set as the train CLIs set it. A child that fails (out of
+  set as the model's train CLI sets it at that setting. A child that fails (out of
   memory, killed) leaves its figures null beside an `error_*` line, and the
   other configurations still run;
 - the FLOPs of one train step (forward + backward, counted from the shapes of
@@ -51,7 +51,7 @@ from tensorflow.python.profiler import model_analyzer, option_builder
 
 from benchmarks.arguments import int_at_least
 from training import fit, host_memory, registry
-from training.schedules import CoupledAdam, FusedAdam
+from training.optimizers import CoupledAdam, FusedAdam
 
 MATMUL_SIZE = 2048
 XLA_CHOICES = {"both": (False, True), "off": (False,), "on": (True,)}
@@ -193,6 +193,19 @@ def in_child_process(measure: Callable, location: str, *args, mmap_threshold_mb:
     return outcome or ChildOutcome(error=exit_description(child.exitcode))
 
 
+def recipe_mmap_threshold_mb(spec: registry.ModelSpec, setting: registry.Benchmark) -> float:
+    """--malloc_mmap_threshold_mb as the model's train CLI resolves it, not given, at a benchmark setting: the
+    setting's model options passed as the CLI's flags of the same names (those it has). 0 without a train CLI."""
+    if not spec.train_module:
+        return 0.0
+    train_cli = importlib.import_module(spec.train_module)
+    flag_values = flags.FlagValues()
+    train_cli.define_flags(flag_values)
+    options = [f"--{name}={value}" for name, value in setting.model_options if name in flag_values]
+    flag_values([spec.train_module, *options])
+    return train_cli.resolve_config(flag_values)["malloc_mmap_threshold_mb"]
+
+
 def default_training_setup(model_name: str) -> tuple[dict, tf.data.Dataset]:
     """(config, dataset) of the model's train CLI run with no flags: what `make train-<model>` trains on."""
     spec = registry.get(model_name)
@@ -312,9 +325,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--malloc_mmap_threshold_mb",
         type=float,
-        default=1.0,
-        help="malloc's mmap threshold in each timed child, as the train CLIs' flag of that name sets it (their "
-        "default, 1 MB: freed buffers go back to the system); 0 leaves glibc's own, which rises to 32 MB",
+        default=None,
+        help="malloc's mmap threshold in each timed child, as the train CLIs' flag of that name sets it (freed "
+        "buffers of at least this many MB go back to the system; 0 leaves glibc's own, which rises to 32 MB); "
+        "default: what the model's train CLI sets at each setting, 0 unless its recipe asks for it",
     )
     parser.add_argument(
         "--loop",
@@ -330,12 +344,12 @@ def main(argv: list[str] | None = None) -> None:
     peak = matmul_gflops()
     policies = ("float32",) if args.mixed_precision == "off" else ("float32", args.mixed_precision)
     figures = {"benchmark": "train_step", "model": args.model, "matmul_gflops": round(peak, 1)}
-    figures["malloc_mmap_threshold_mb"] = args.malloc_mmap_threshold_mb
     for setting in settings:
         prefix = f"{setting.label}_" if len(spec.benchmarks) > 1 else ""
-        values = setting_figures(
-            location, setting, args.steps, policies, XLA_CHOICES[args.xla], peak, args.malloc_mmap_threshold_mb
-        )
+        threshold = args.malloc_mmap_threshold_mb
+        threshold = recipe_mmap_threshold_mb(spec, setting) if threshold is None else threshold
+        figures[f"{prefix}malloc_mmap_threshold_mb"] = threshold
+        values = setting_figures(location, setting, args.steps, policies, XLA_CHOICES[args.xla], peak, threshold)
         figures.update({f"{prefix}{name}": value for name, value in values.items()})
     if args.loop and spec.train_module:
         figures.update(loop_and_bare_step(args.model, args.steps))

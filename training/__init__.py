@@ -14,8 +14,10 @@ A model's `train.py` is thin:
 
 Modules: `flags` (common CLI flags -> config dict, presets), `run` (run setup and the run directory's layout),
 `host_memory` (malloc's mmap threshold, so a step's freed buffers leave the resident set),
-`schedules` (learning rates, optimizers), `gradients` (loss scaling and
-updates inside `train_step`), `gan_model` (`GANModel`, a base class doing the
+`schedules` (learning rates), `optimizers` (Adam and SGD, weight decay
+coupled or decoupled, loss scaling), `gradients` (loss scaling and updates
+inside `train_step`), `keras_internals` (every private Keras member the
+project uses), `gan_model` (`GANModel`, a base class doing the
 contract's compile / metrics / compile-config plumbing), `gan_losses` (the
 adversarial losses GANs share), `backup` (the state a run resumes from),
 `callbacks` (NaN guard, TensorBoard, image grids and their GIF, loss plot),
@@ -23,10 +25,8 @@ adversarial losses GANs share), `backup` (the state a run resumes from),
 `fit` (the glue, and the one-line failures of a train CLI), `registry` (the
 model packages the shared tools know, each registered once by an entry point).
 For a model's own `train_step`: `image_pool` (`ImagePool`, CycleGAN's history
-of generated images), `constraints` (`ClipConstraint`, elementwise clipping
-after every update) and `kernel_gradients` (`RecordedKernelDense`, a dense
-layer whose kernel gradient a step takes as two small factors, X^T dY, its
-kernel kept in row blocks that Adam updates one at a time).
+of generated images) and `constraints` (`ClipConstraint`, elementwise clipping
+after every update).
 
 The contract a model package's `keras.Model` follows:
 

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from training.backup import ResumableBackup, is_finite, model_optimizers
 from training.images import grid_image, plot_losses, save_animation, save_grid_png, to_unit_range
+from training.keras_internals import TensorBoardHooks
 from training.run import RunLayout
 
 
@@ -51,7 +52,7 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
         self.model.stop_training = True
 
 
-class TensorBoardLogger(keras.callbacks.TensorBoard):
+class TensorBoardLogger(TensorBoardHooks):
     """Keras's TensorBoard: epoch_* scalars per epoch, batch_* every `every_n_steps` steps.
 
     Changed: epoch_* scalars are written for every epoch (Keras skips those of
@@ -68,15 +69,15 @@ class TensorBoardLogger(keras.callbacks.TensorBoard):
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
-        self._global_train_batch = self.backup.completed_steps  # after the backup's restore: it comes first
+        self.count_batches_from(self.backup.completed_steps)  # after the backup's restore: it comes first
 
-    def _log_epoch_metrics(self, epoch, logs):
+    def log_epoch_metrics(self, epoch, logs):
         # Keras leaves its per-step `record_if(step % update_freq == 0)` active here, which drops the
         # epoch_* scalars of every epoch whose last step is not a multiple of update_freq.
         with tf.summary.record_if(True):
-            super()._log_epoch_metrics(epoch, logs)
+            super().log_epoch_metrics(epoch, logs)
 
-    def _collect_learning_rate(self, logs):
+    def collect_learning_rate(self, logs):
         for name, optimizer in model_optimizers(self.model).items():
             logs[f"{name}_learning_rate"] = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
         return logs

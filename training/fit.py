@@ -16,8 +16,8 @@ from absl import logging
 from training.backup import BackupError, ResumableBackup
 from training.callbacks import ImageGridCallback, LossPlotCallback, StopOnNonFiniteLoss, TensorBoardLogger
 from training.export import export_generators
+from training.optimizers import make_optimizer
 from training.run import Run, setup_run
-from training.schedules import make_optimizer
 
 EXIT_TRAINING_FAILED = 1
 

@@ -67,10 +67,11 @@ _DEFINITIONS = {
     "jit_compile": (flags.DEFINE_bool, False, "Compile the train step with XLA.", {}),
     "malloc_mmap_threshold_mb": (
         flags.DEFINE_float,
-        1.0,
+        0.0,
         "Linux (glibc): host allocations of at least this many MB get memory mappings of their own, returned to "
         "the system when freed, so what a train step frees does not stay resident (glibc's own threshold rises "
-        "to 32 MB, keeping freed activation maps in its arenas). 0 leaves malloc as it is.",
+        "to 32 MB, keeping freed activation maps in its arenas). 0, the default, leaves malloc as it is; a model "
+        "whose recipe needs it sets it when the flag is not given (its train CLI's --help says where).",
         {"lower_bound": 0.0},
     ),
     "run_eagerly": (

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from training.schedules import FactoredLossScaleOptimizer, FusedAdam
-
 
 def scale_loss(optimizer, loss):
     """What to differentiate instead of `loss`; call it inside the tape.
@@ -35,20 +33,6 @@ def scale_loss(optimizer, loss):
     return optimizer.scale_loss(loss)
 
 
-def apply_gradients(tape, optimizer, scaled_loss, variables, recording=None):
-    """Outside the tape: gradients of `scaled_loss` (from `scale_loss`) -> `optimizer.apply`.
-
-    `recording`, a `training.kernel_gradients.KernelGradientRecording` of
-    `tape` active during the forward pass, gives the kernel gradients of the
-    layers it recorded as two small factors, X^T dY. A `FusedAdam` (or a
-    `FactoredLossScaleOptimizer` around one) that supports them builds and
-    applies each kernel block's gradient in turn; any other optimizer is
-    given X^T dY.
-    """
-    if recording is None:
-        optimizer.apply(tape.gradient(scaled_loss, variables), variables)
-    elif isinstance(optimizer, (FusedAdam, FactoredLossScaleOptimizer)) and optimizer.supports_factored_gradients():
-        gradients, factors = recording.gradient_factors(scaled_loss, variables)
-        optimizer.apply_factored(gradients, variables, factors)
-    else:
-        optimizer.apply(recording.gradients(scaled_loss, variables), variables)
+def apply_gradients(tape, optimizer, scaled_loss, variables):
+    """Outside the tape: gradients of `scaled_loss` (from `scale_loss`) -> `optimizer.apply`."""
+    optimizer.apply(tape.gradient(scaled_loss, variables), variables)

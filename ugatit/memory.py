@@ -11,7 +11,7 @@ The estimate has two parts:
   alive in different steps, so only the larger set counts). The generators'
   first MLP kernels (268M weights each in full mode at 256 px) are kept as
   row blocks whose gradients Adam builds from two small factors, X^T dY, and
-  applies one block after another (`training.schedules.FusedAdam.apply_factored`):
+  applies one block after another (`ugatit.factored_updates`):
   their gradients are not counted;
 - the activations the generator step keeps for its backward pass, an
   approximation: the generator step runs the generators six times
@@ -37,6 +37,10 @@ DISCRIMINATOR_PASSES = 4  # per generator step: each discriminator on the transl
 # Tensors of a stage's output size kept per pass (approximate): {stage: count}.
 TENSORS_KEPT = {"encoder": 4, "residual": 8, "cam": 6, "adalin_residual": 5, "upsample": 3, "discriminator": 4}
 RECOMPUTED_STAGE_TENSORS_KEPT = 1  # a full-mode encoder or upsampling stage keeps only its output
+# The run settings full mode's memory asks for, unless given: malloc's mmap threshold at 1 MB
+# (`training.host_memory`), so the 16.8 MB activation maps a step frees leave the resident set instead of
+# glibc's arenas (0.6 GB off full mode's peak, at no measurable cost in speed: docs/experiments.md).
+FULL_MODE_RECIPE = {"malloc_mmap_threshold_mb": 1.0}
 
 
 def generator_parameters(image_size: int, light: bool, filters: int = networks.BASE_FILTERS) -> int:

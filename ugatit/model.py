@@ -17,7 +17,8 @@ reference's iteration:
    terms, summed over both directions, minimised by one optimizer over both
    generators. ρ of every AdaLIN and ILN is clipped to [0, 1] after it.
    Each generator's first MLP kernel (268M weights in full mode) gets its
-   gradient in one product over its two uses (`training.kernel_gradients`).
+   gradient in one product over its two uses (`ugatit.kernel_gradients`),
+   applied a row block at a time (`ugatit.factored_updates`).
 
 The translations of step 1 are made once, on the generator step's tape, and
 reused by step 2: the generators do not change between the two steps, so
@@ -37,10 +38,10 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from training import gradients, kernel_gradients
+from training import gradients
 from training.gan_model import GANModel
 from training.images import heatmap_overlay, to_unit_range
-from ugatit import keypoints, losses, networks
+from ugatit import factored_updates, kernel_gradients, keypoints, losses, networks
 
 # Generator name: (source domain, target domain, direction).
 GENERATORS = {"genA2B": ("A", "B", "face2cartoon"), "genB2A": ("B", "A", "cartoon2face")}
@@ -230,7 +231,9 @@ class UGATIT(GANModel):
             g_terms = self.generator_losses(a, b, translated, landmarks, training=True)
             g_loss = sum(value for name, value in g_terms.items() if name != "keypoint" or self.keypoint_method != "m3")
             scaled = gradients.scale_loss(self.g_optimizer, g_loss)
-        gradients.apply_gradients(generator_tape, self.g_optimizer, scaled, self.generator_variables, kernel_recording)
+        factored_updates.apply_recorded_gradients(
+            generator_tape, self.g_optimizer, scaled, self.generator_variables, kernel_recording
+        )
         if self.keypoint_method == "m3" and landmarks is not None:
             g_terms["keypoint"] = self._keypoint_step(a, landmarks)
         return self._update_trackers({**d_terms, **g_terms})

@@ -65,7 +65,7 @@ recomputing them costs it a third of its speed for a tenth of its memory
 (docs/experiments.md). AdaLIN and ILN recompute their statistics and
 normalised maps in both modes, and the full MLP's first kernel is kept as row
 blocks whose gradients Adam applies one at a time
-(`training.kernel_gradients`). Each stage's layers keep their names inside it
+(`ugatit.kernel_gradients`). Each stage's layers keep their names inside it
 (`generator_up1` holds `generator_up1_conv`, say).
 """
 
@@ -77,8 +77,8 @@ import keras
 from keras import layers, ops
 
 from training.constraints import ClipConstraint
-from training.kernel_gradients import RecordedKernelDense
 from training.layers import ReflectionPadding2D, RematerializedSequence, instance_normalization, weight_initializer
+from ugatit.kernel_gradients import RecordedKernelDense
 
 IMAGE_CHANNELS = 3
 LEAKY_SLOPE = 0.2
@@ -333,7 +333,7 @@ def _mlp(x, light: bool, name: str):
     268M-weight kernel to 16 bits on every pass (0.5 GB each, kept for the
     backward pass), while its input is one vector per image. That first
     kernel's gradient is built in one product over all the generator's uses
-    in a train step (`training.kernel_gradients`), not as one 1 GB part per
+    in a train step (`ugatit.kernel_gradients`), not as one 1 GB part per
     use, and is kept as blocks of `MLP_KERNEL_ROWS_PER_BLOCK` rows, which
     Adam updates one after another: the step never holds the 1 GB gradient.
     """

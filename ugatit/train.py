@@ -17,8 +17,9 @@ them, a folder gets them from the annotations.csv `preprocessing.crop_faces`
 writes); the predictor is pre-trained in stages (--keypoint_pretrain_epochs
 before each block of --keypoint_block_steps steps), and crop and flip are
 turned off unless --keypoint_augment keeps them (the pipeline moves the
-landmarks with them). --dry_run prints the parameter count and the estimated
-training memory, and exits. Everything the run writes goes to --run_dir;
+landmarks with them). Full mode sets --malloc_mmap_threshold_mb to 1 unless
+it is given (light mode leaves it at 0, off). --dry_run prints the parameter
+count and the estimated training memory, and exits. Everything the run writes goes to --run_dir;
 rerun with the same --run_dir to resume. --helpfull adds the data flags and
 the shared training flags.
 """
@@ -151,9 +152,12 @@ def build_dataset(config: dict):
 
 
 def resolve_config(flag_values: flags.FlagValues) -> dict:
-    """The parsed flags as a config; with a keypoint loss and no --keypoint_augment, no augmentation."""
+    """The parsed flags as a config; full mode's malloc mmap threshold unless given; with a keypoint loss and no
+    --keypoint_augment, no augmentation."""
     names = [*MODEL_ARGUMENTS, *KEYPOINT_FLAGS, *DATA_FLAGS]
     config = training_flags.config_from_flags(MODEL.name, names, flag_values)
+    if not config["light"]:
+        config = training_flags.apply_preset(config, memory.FULL_MODE_RECIPE, flag_values)
     if config["keypoint_loss"] != "off" and not config["keypoint_augment"]:
         config.update({f"{domain}_augment": "" for domain in DOMAINS})
     return data_flags.fill_random_crop_load_sizes(config, DOMAINS, config["image_size"])

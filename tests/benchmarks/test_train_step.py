@@ -15,7 +15,7 @@ from tests.benchmarks import run_benchmark
 from tests.training import toy_gan
 from tests.training.conftest import toy_config
 from training import registry
-from training.schedules import CoupledAdam, FusedAdam
+from training.optimizers import CoupledAdam, FusedAdam
 
 
 def run_train_step(model: str, steps: int) -> dict:
@@ -213,3 +213,10 @@ def test_the_benchmark_steps_the_optimizer_the_train_clis_use(weight_decay, opti
     for optimizer in (model.g_optimizer, model.d_optimizer):
         assert type(optimizer) is optimizer_class and optimizer.beta_1 == 0.3
         assert (optimizer.weight_decay or 0.0) == weight_decay
+
+
+def test_each_setting_gets_the_mmap_threshold_its_train_cli_sets_by_default():
+    ugatit = registry.get("ugatit")
+    thresholds = {setting.label: train_step.recipe_mmap_threshold_mb(ugatit, setting) for setting in ugatit.benchmarks}
+    assert thresholds == {"light": 0.0, "full": 1.0}
+    assert train_step.recipe_mmap_threshold_mb(registry.get("xgan"), registry.get("xgan").benchmark) == 0.0

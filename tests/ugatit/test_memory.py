@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from absl import flags
 
-from ugatit import memory, networks
+from ugatit import memory, networks, train
 
 GLOBAL, LOCAL = networks.GLOBAL_DISCRIMINATOR_LAYERS, networks.LOCAL_DISCRIMINATOR_LAYERS
 POLICIES = ("off", "mixed_float16", "mixed_bfloat16")
@@ -68,7 +69,7 @@ def test_estimate_counts_two_generators_and_four_discriminators():
 def test_state_is_float32_weights_moments_and_the_larger_gradient_set_without_the_mlp_kernels(
     image_size, light, filters, mixed_precision
 ):
-    """Adam takes each generator's first MLP kernel gradient as its factors (FusedAdam.apply_factored)."""
+    """Adam takes each generator's first MLP kernel gradient as its factors (ugatit.factored_updates)."""
     generators = 2 * memory.generator_parameters(image_size, light, filters)
     discriminators = 2 * (
         memory.discriminator_parameters(GLOBAL, filters) + memory.discriminator_parameters(LOCAL, filters)
@@ -135,3 +136,22 @@ def test_describe_reports_the_parameters_and_gigabytes():
     text = memory.estimate(256, light=False).describe()
     assert text.startswith("670,761,088 parameters; estimated training memory ")
     assert f"{memory.estimate(256, light=False).state_bytes / 1e9:.1f} GB" in text
+
+
+# --- the run settings full mode asks for ---
+
+
+@pytest.mark.parametrize(
+    "arguments, threshold_mb",
+    [
+        ([], 1.0),
+        (["--light"], 0.0),
+        (["--malloc_mmap_threshold_mb=0"], 0.0),
+        (["--light", "--malloc_mmap_threshold_mb=2"], 2.0),
+    ],
+)
+def test_full_mode_sets_mallocs_mmap_threshold_unless_the_flag_is_given(arguments, threshold_mb):
+    flag_values = flags.FlagValues()
+    train.define_flags(flag_values)
+    flag_values(["ugatit.train", *arguments])
+    assert train.resolve_config(flag_values)["malloc_mmap_threshold_mb"] == threshold_mb

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from training import fit, gan_losses, kernel_gradients
-from training.schedules import CoupledAdam, FusedAdam
-from ugatit import keypoints, losses, networks
+from training import fit, gan_losses
+from training.optimizers import CoupledAdam
+from ugatit import factored_updates, kernel_gradients, keypoints, losses, networks
 from ugatit.model import DIRECTIONS, TRACKERS, UGATIT
 
 SIZE = 96  # the smallest image the global discriminator takes
@@ -84,13 +84,13 @@ def test_a_train_step_is_one_discriminator_update_then_one_generator_update_of_e
 def test_train_steps_that_apply_the_mlp_kernels_gradient_factors_block_by_block_are_those_given_it_whole(
     light, rows_per_block, monkeypatch
 ):
-    """Each generator's MLP kernel kept as row blocks, whose gradients `CoupledAdam.apply_factored` builds and
-    applies one after another; with factoring off the optimizer is given each block's X^T dY. Two steps land
-    on the same weights and moments."""
+    """Each generator's MLP kernel kept as row blocks, whose gradients `ugatit.factored_updates` builds and
+    applies one after another with a `CoupledAdam`; with factoring off the optimizer is given each block's
+    X^T dY. Two steps land on the same weights and moments."""
     monkeypatch.setattr(networks, "MLP_KERNEL_ROWS_PER_BLOCK", rows_per_block)
     results = {}
     for factored in (True, False):
-        monkeypatch.setattr(FusedAdam, "supports_factored_gradients", lambda self, answer=factored: answer)
+        monkeypatch.setattr(factored_updates, "takes_factored_gradients", lambda optimizer, answer=factored: answer)
         model = compiled(tiny_model(light=light))
         for seed in (0, 1):
             model.train_step(batch(seed))

@@ -111,7 +111,7 @@ def test_full_generator_mlp_sees_the_flattened_bottleneck(full_generator_256):
 
 
 def test_full_generator_mlp_kernel_is_kept_as_16_row_blocks_of_64_mb(full_generator_256):
-    """What lets Adam update it one block's gradient at a time (training.schedules.FusedAdam.apply_factored)."""
+    """What lets Adam update it one block's gradient at a time (ugatit.factored_updates)."""
     blocks = full_generator_256.get_layer("generator_mlp_fc1").kernel_blocks
     assert [tuple(block.shape) for block in blocks] == [(65_536, 256)] * 16
     assert blocks[1].path.endswith("kernel_rows_65536_131072")

@@ -1,4 +1,4 @@
-"""training.kernel_gradients: a Dense kernel's gradient over all its uses, built as one product X^T dY."""
+"""ugatit.kernel_gradients: a Dense kernel's gradient over all its uses, built as one product X^T dY."""
 
 import contextlib
 
@@ -8,8 +8,9 @@ import pytest
 import tensorflow as tf
 
 from training import gradients
-from training.kernel_gradients import KernelGradientRecording, RecordedKernelDense
-from training.schedules import CoupledAdam
+from training.optimizers import CoupledAdam
+from ugatit.factored_updates import apply_recorded_gradients
+from ugatit.kernel_gradients import KernelGradientRecording, RecordedKernelDense
 
 FEATURES, UNITS = 6, 4
 
@@ -129,7 +130,7 @@ def test_a_use_the_loss_ignores_adds_nothing_and_an_untrained_kernel_is_left_out
 )
 def test_apply_gradients_with_a_recording_takes_the_same_step(make_optimizer, rows_per_block):
     """The two Adam steps agree to float32 rounding of the step itself, whether the optimizer is given X^T dY
-    (Keras's Adam) or its factors (`CoupledAdam.apply_factored`).
+    (Keras's Adam) or its factors (`ugatit.factored_updates`, with a `CoupledAdam`).
 
     The steps are compared, not the weights after them: a weight near the step's size ends near 0, where the
     two summation orders' rounding (~1e-8) is large against the result.
@@ -146,7 +147,10 @@ def test_apply_gradients_with_a_recording_takes_the_same_step(make_optimizer, ro
         recording = KernelGradientRecording(tape) if name == "recorded" else None
         with tape, recording or contextlib.nullcontext():
             loss = _twice_used_loss(layer, x, other[name])
-        gradients.apply_gradients(tape, optimizer, loss, variables, recording)
+        if recording is None:
+            gradients.apply_gradients(tape, optimizer, loss, variables)
+        else:
+            apply_recorded_gradients(tape, optimizer, loss, variables, recording)
         steps[name] = [np.array(variable) - start for variable, start in zip(variables, before)]
     kernel_step, *rest = steps["plain"]
     for step, reference in zip(steps["recorded"], [*_block_slices(recorded, kernel_step), *rest], strict=True):

@@ -1,4 +1,4 @@
-"""FusedAdam.apply_factored: Adam's step on weights whose gradients come as two factors, left^T right, each
+"""ugatit.factored_updates: Adam's step on weights whose gradients come as two factors, left^T right, each
 built and applied only after the previous weight's update (a kernel kept as row blocks holds one block's
 gradient at a time)."""
 
@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from training.schedules import CoupledAdam, FactoredLossScaleOptimizer, FusedAdam, LinearDecayAfter
+from training.optimizers import CoupledAdam, FusedAdam
+from training.schedules import LinearDecayAfter
+from ugatit.factored_updates import apply_factored, takes_factored_gradients
 
 COLUMNS, USES = 3, 2
 BLOCKS = [(0, 4), (4, 8), (8, 10)]  # a 10-row kernel kept as three row blocks
@@ -45,7 +47,7 @@ def _update(optimizer, variables, factored: bool, left, right, bias_gradient):
     """One step: the blocks' gradients as factors, or multiplied out and given to `apply`."""
     if factored:
         factors = {index: (left[:, begin:end], right) for index, (begin, end) in enumerate(BLOCKS)}
-        optimizer.apply_factored([None] * len(BLOCKS) + [bias_gradient], variables, factors)
+        apply_factored(optimizer, [None] * len(BLOCKS) + [bias_gradient], variables, factors)
     else:
         whole = [tf.matmul(left[:, begin:end], right, transpose_a=True) for begin, end in BLOCKS]
         optimizer.apply([*whole, bias_gradient], variables)
@@ -93,7 +95,7 @@ def test_with_only_factored_weights_the_iteration_still_counts():
     block = _variables()[0]
     left, right, _ = _factors(0)
     optimizer = FusedAdam(0.1)
-    optimizer.apply_factored([None], [block], {0: (left[:, :4], right)})
+    apply_factored(optimizer, [None], [block], {0: (left[:, :4], right)})
     assert int(optimizer.iterations) == 1
     assert not np.allclose(block, _variables()[0])
 
@@ -144,18 +146,20 @@ def test_each_blocks_gradient_is_built_after_the_previous_blocks_update():
     ],
 )
 def test_which_optimizers_take_factored_gradients(make_optimizer, supported):
-    assert make_optimizer().supports_factored_gradients() is supported
+    assert takes_factored_gradients(make_optimizer()) is supported
 
 
 def test_no_factored_gradients_under_a_distribution_strategy():
     with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
-        assert not FusedAdam(0.1).supports_factored_gradients()
+        assert not takes_factored_gradients(FusedAdam(0.1))
 
 
 def _loss_scaled(factored: bool, factors_scale: float = 1.0, steps: int = 2):
     """`steps` loss-scaled updates (gradients and right factors times the scale, as a scaled loss gives them)."""
     variables = _variables()
-    optimizer = FactoredLossScaleOptimizer(_optimizers()["coupled"](), initial_scale=8.0, dynamic_growth_steps=2)
+    optimizer = keras.optimizers.LossScaleOptimizer(
+        _optimizers()["coupled"](), initial_scale=8.0, dynamic_growth_steps=2
+    )
     optimizer.build(variables)  # its scale, read before the first step
 
     @tf.function
@@ -177,8 +181,8 @@ def test_under_loss_scaling_a_factored_step_is_the_step_on_the_whole_gradient():
     for optimizer in (factored_optimizer, whole_optimizer):
         assert int(optimizer.inner_optimizer.iterations) == 2
         assert float(optimizer.dynamic_scale) == 16.0  # doubled after dynamic_growth_steps finite steps
-    assert FactoredLossScaleOptimizer(FusedAdam(0.1)).supports_factored_gradients()
-    assert not FactoredLossScaleOptimizer(FusedAdam(0.1, amsgrad=True)).supports_factored_gradients()
+    assert takes_factored_gradients(keras.optimizers.LossScaleOptimizer(FusedAdam(0.1)))
+    assert not takes_factored_gradients(keras.optimizers.LossScaleOptimizer(FusedAdam(0.1, amsgrad=True)))
 
 
 @pytest.mark.parametrize("factors_scale", [np.inf, 1e37], ids=["an_infinite_factor", "a_product_that_could_overflow"])

@@ -22,9 +22,9 @@ them out. Outside a recording the layer is an ordinary dense layer, so any
 other tape (a separate optimizer's step, a test) differentiates it as usual.
 
 `rows_per_block` keeps a kernel as row blocks, each its own variable
-(x W = Σ_k x[:, rows_k] W_k, block k's gradient X[:, rows_k]^T dY): an
-optimizer that takes the factors (`training.schedules.FusedAdam`) builds and
-applies one block's gradient at a time, in place, and the step never holds a
+(x W = Σ_k x[:, rows_k] W_k, block k's gradient X[:, rows_k]^T dY):
+`ugatit.factored_updates` builds and applies one block's gradient at a time,
+in place, with a `training.optimizers.FusedAdam`, and the step never holds a
 kernel-sized gradient.
 """
 
@@ -87,7 +87,7 @@ class KernelGradientRecording:
         return gradients, factors
 
 
-@keras.saving.register_keras_serializable(package="training")
+@keras.saving.register_keras_serializable(package="ugatit")
 class RecordedKernelDense(keras.layers.Layer):
     """activation(x W + b), whose kernel an active `KernelGradientRecording` differentiates as X^T dY over all
     the layer's uses (its bias as usual).
