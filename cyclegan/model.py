@@ -90,14 +90,6 @@ class CycleGAN(GANModel):
         }
         self.trackers = {name: keras.metrics.Mean(name=name) for name in TRACKERS}
 
-    @property
-    def generator_variables(self) -> list:
-        return [variable for network in self.generators.values() for variable in network.trainable_variables]
-
-    @property
-    def discriminator_variables(self) -> list:
-        return [variable for network in self.discriminators.values() for variable in network.trainable_variables]
-
     def call(self, inputs, training=None):
         """A -> B: G_A(inputs)."""
         return self.generators["G_A"](inputs, training=training)
@@ -201,7 +193,7 @@ class CycleGAN(GANModel):
             ("b2a2b", g_a(fake_a, training=False)),
             ("G_A(b)", g_a(b, training=False)),
         ]
-        return [(name, keras.ops.convert_to_numpy(keras.ops.cast(images, "float32"))) for name, images in rows]
+        return self.grid_rows(rows)
 
     # -- serialisation --------------------------------------------------------------------------
 

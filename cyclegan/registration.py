@@ -48,6 +48,7 @@ MODEL = ModelSpec(
     untrained=CycleGAN,
     generators=DIRECTIONS,
     directions=DIRECTIONS,
+    direction_descriptions=("G_A, domain A to B", "G_B, domain B to A"),
     # The paper's setting: one image of each domain at 256x256 (ResNet-9 generators), Adam 2e-4 (0.5, 0.999);
     # and the reference's 128 px setting (ResNet-6).
     benchmark=Benchmark(input_shapes=((1, 256, 256, 3), (1, 256, 256, 3)), label="256px_resnet9"),

@@ -105,11 +105,12 @@ class DCGAN(GANModel):
 
         Row names number the noise vectors, e.g. "z 1-8", "z 9-16".
         """
-        images = keras.ops.convert_to_numpy(keras.ops.cast(self.generator(noise, training=False), "float32"))
-        return [
-            (f"z {start + 1}-{min(start + GRID_COLUMNS, len(images))}", images[start : start + GRID_COLUMNS])
-            for start in range(0, len(images), GRID_COLUMNS)
-        ]
+        images = self.generator(noise, training=False)
+        count = images.shape[0]
+        return self.grid_rows(
+            (f"z {start + 1}-{min(start + GRID_COLUMNS, count)}", images[start : start + GRID_COLUMNS])
+            for start in range(0, count, GRID_COLUMNS)
+        )
 
     # -- serialisation ------------------------------------------------------------------------
 

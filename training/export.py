@@ -1,4 +1,8 @@
-"""Exported generators: the networks a trained model translates with, as standalone `.keras` files."""
+"""Exported generators: the networks a trained model translates with, as standalone `.keras` files.
+
+`load_generator(path)` loads any model's export; after `register_custom_objects()`, so does plain
+`keras.saving.load_model(path)`.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from pathlib import Path
 
 import keras
 
-from training import registry
+from training import layers, registry  # noqa: F401  (importing `layers` registers the project's own)
 from training.run import RunLayout
 
 HARNESS_HINT = "train first; the harness exports generators to <run_dir>/export/"
@@ -34,11 +38,30 @@ def export_generators(model: keras.Model, layout: RunLayout) -> dict:
     return paths
 
 
-def load_generator(path) -> keras.Model:
-    """An exported generator of any registered model, ready for `predict`.
+def register_custom_objects() -> None:
+    """Registers with Keras every custom layer an exported generator may hold, so that plain
+    `keras.saving.load_model(path)` loads any model's export in any process:
 
-    Its custom layers deserialise once their package is imported, which registers
-    them with Keras; `registry.discover()` imports every registered model package.
+        import keras
+        from training import export
+
+        export.register_custom_objects()
+        generator = keras.saving.load_model("runs/cyclegan/<timestamp>/export/a2b.keras")
+
+    Without it, a process that imported nothing of the project fails with "Could not locate class
+    'ReflectionPadding2D'". A layer is registered when its module is imported: the project's own are in
+    `training.layers` (imported with this module), each model's in its package, which `registry.discover()`
+    imports for every registered model. Calling it again does nothing.
     """
     registry.discover()
+
+
+def load_generator(path) -> keras.Model:
+    """The exported generator at `path` (`<run_dir>/export/<name>.keras`) of any registered model, ready for
+    `predict` or a call on images in [-1, 1]: the one loader of the project's exports.
+
+    It registers the project's and every registered model's custom layers first (`register_custom_objects`),
+    so it works in a fresh process; it loads the network without its training state (`compile=False`).
+    """
+    register_custom_objects()
     return keras.saving.load_model(path, compile=False)

@@ -21,19 +21,29 @@ import keras
 class GANModel(keras.Model):
     """A `keras.Model` with one optimiser per player, Mean trackers as its metrics, serialisable compile state.
 
-    Subclasses set `self.trackers` ({name: `keras.metrics.Mean`}) and
-    `self.generator` / `self.discriminator`, whose trainable variables are what
-    `g_optimizer` and `d_optimizer` train; a model with several networks per
-    player (XGAN) overrides `generator_variables` / `discriminator_variables`.
+    Subclasses set `self.trackers` ({name: `keras.metrics.Mean`}) and each
+    player's networks: `self.generator` / `self.discriminator`, or, for several
+    networks per player, `self.generators` / `self.discriminators` ({name:
+    network}). Their trainable variables are what `g_optimizer` and
+    `d_optimizer` train; a model whose players share networks in another way
+    (XGAN) overrides `generator_variables` / `discriminator_variables`.
     """
 
     @property
     def generator_variables(self) -> list:
-        return self.generator.trainable_variables
+        """What `g_optimizer` trains: the trainable variables of `generators`' values, or of `generator`."""
+        return _trainable_variables(self, "generators", "generator")
 
     @property
     def discriminator_variables(self) -> list:
-        return self.discriminator.trainable_variables
+        """What `d_optimizer` trains: the trainable variables of `discriminators`' values, or of `discriminator`."""
+        return _trainable_variables(self, "discriminators", "discriminator")
+
+    @staticmethod
+    def grid_rows(rows) -> list:
+        """`sample_grid`'s return value from [(row name, images)] of any float dtype (bfloat16 under mixed
+        precision, say): [(row name, float32 NumPy images)], as the grid writers take them."""
+        return [(name, keras.ops.convert_to_numpy(keras.ops.cast(images, "float32"))) for name, images in rows]
 
     def compile(self, g_optimizer, d_optimizer, **kwargs):
         """One optimiser per player; `kwargs` (e.g. `jit_compile`) go to `keras.Model.compile`.
@@ -72,3 +82,11 @@ class GANModel(keras.Model):
 
     def compile_from_config(self, config):
         self.compile(**keras.saving.deserialize_keras_object(config))
+
+
+def _trainable_variables(model: keras.Model, several: str, one: str) -> list:
+    """The trainable variables of `model.<several>`'s networks ({name: network}) if it has them, else of
+    `model.<one>`'s."""
+    networks = getattr(model, several, None)
+    networks = list(networks.values()) if networks is not None else [getattr(model, one)]
+    return [variable for network in networks for variable in network.trainable_variables]

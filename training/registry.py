@@ -71,7 +71,9 @@ class ModelSpec:
     untrained: -> a model with fresh weights at its default settings (the floor a trained one must beat).
     generators: the names of `model.exportable_models()`, exported as `<run_dir>/export/<name>.keras`.
     directions: the generators that translate images, named "<source>2<target>"; empty for a model
-        that draws images from noise.
+        that draws images from noise. The first is what `<package>.translate` applies by default.
+    direction_descriptions: what each of `directions` does, in the same order (e.g. "G_A, domain A to B"),
+        for the translate CLI's --direction help; empty for none.
     benchmark: the report's training batch and optimizer, for `benchmarks.train_step`.
     more_benchmarks: further settings it times, each with its own `label` (CycleGAN at 128 px, say).
     training_callbacks: a run's config -> the Keras callbacks its training needs beyond the harness's own
@@ -90,6 +92,7 @@ class ModelSpec:
     train_module: str | None = None
     more_benchmarks: tuple[Benchmark, ...] = ()
     training_callbacks: Callable[[dict], list] | None = None
+    direction_descriptions: tuple[str, ...] = ()
 
     @property
     def benchmarks(self) -> tuple[Benchmark, ...]:
@@ -100,6 +103,8 @@ class ModelSpec:
         unknown = [direction for direction in self.directions if direction not in self.generators]
         if unknown:
             raise ValueError(f"model {self.name}: directions {unknown} are not among its generators {self.generators}")
+        if self.direction_descriptions and len(self.direction_descriptions) != len(self.directions):
+            raise ValueError(f"model {self.name}: one direction_descriptions entry per direction {self.directions}")
 
 
 def register(spec: ModelSpec) -> ModelSpec:

@@ -1,4 +1,4 @@
-"""Translating image files with an exported generator: the machinery every `<model>.translate` CLI uses.
+"""Translating image files with an exported generator: the machinery of `training.translate_cli`.
 
 Files are read, cropped and normalised as in training (`preprocessing.pipeline.prepare_image`),
 translated one by one, and written as PNGs; unreadable files are skipped and
@@ -22,13 +22,11 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from absl import flags
 
 from preprocessing import folder_job, image_io, models
-from preprocessing.pipeline import CROPS, prepare_image
+from preprocessing.pipeline import prepare_image
 from training.export import MissingGeneratorError, check_exported, load_generator
 from training.images import save_grid_png, to_unit_range
-from training.run import RunLayout
 
 GRID_COLUMNS = 8
 GRID_FILE = "grid.png"
@@ -36,53 +34,6 @@ GRID_FILE = "grid.png"
 
 class TranslationSetupError(ValueError):
     """A missing generator or unusable input/output paths; reported as one line."""
-
-
-def define_translation_flags(
-    model: str, directions: dict, flag_values: flags.FlagValues = flags.FLAGS, size_text: str = "the run's image size"
-) -> None:
-    """The flags every `<model>.translate` CLI has: --run_dir, --direction, --input, --output, --crop, --grid.
-
-    `directions` is {direction: what it does}; the first is the default.
-    """
-    flags.DEFINE_string(
-        "run_dir",
-        None,
-        f"Run directory of a finished `python -m {model}.train` (holds export/).",
-        flag_values=flag_values,
-    )
-    flags.DEFINE_enum(
-        "direction",
-        next(iter(directions)),
-        list(directions),
-        "Which generator to apply: " + "; ".join(f"{name} ({what})" for name, what in directions.items()) + ".",
-        flag_values=flag_values,
-    )
-    flags.DEFINE_string("input", None, "An image file or a folder of images (recursive).", flag_values=flag_values)
-    flags.DEFINE_string(
-        "output", None, "Folder for the translated PNGs (created; never the input folder).", flag_values=flag_values
-    )
-    flags.DEFINE_enum(
-        "crop",
-        "none",
-        CROPS,
-        f"Crop before resizing to {size_text}, as the training flags --<domain>_crop.",
-        flag_values=flag_values,
-    )
-    flags.DEFINE_bool(
-        "grid", False, "Also write DIR/grid.png: the first inputs above their translations.", flag_values=flag_values
-    )
-    flags.mark_flag_as_required("run_dir", flag_values=flag_values)
-
-
-def translate_from_flags(flag_values: flags.FlagValues = flags.FLAGS, make_compositor=None) -> int:
-    """What a `translate` CLI's main does with the flags of `define_translation_flags`: the run's exported
-    generator of --direction over --input into --output; its exit code."""
-    generator = RunLayout.open(flag_values.run_dir).export_path(flag_values.direction)
-    grid_label = flag_values.direction if flag_values.grid else None
-    return run_translation_cli(
-        generator, flag_values.input, flag_values.output, flag_values.crop, grid_label, make_compositor
-    )
 
 
 def to_uint8(images) -> np.ndarray:

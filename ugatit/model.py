@@ -107,14 +107,6 @@ class UGATIT(GANModel):
             self.keypoint_predictor = keypoints.keypoint_predictor(self.image_size)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in TRACKERS}
 
-    @property
-    def generator_variables(self) -> list:
-        return [variable for network in self.generators.values() for variable in network.trainable_variables]
-
-    @property
-    def discriminator_variables(self) -> list:
-        return [variable for network in self.discriminators.values() for variable in network.trainable_variables]
-
     def compile(self, g_optimizer, d_optimizer, **kwargs):
         """One optimizer per player; with a keypoint loss also the predictor's (Adam 1e-3, for its staged
         pre-training), and for M3 `keypoint_optimizer`, a fresh copy of `g_optimizer` for genA2B alone."""
@@ -284,7 +276,7 @@ class UGATIT(GANModel):
                 (f"{local_name} CAM", _overlay(translated, local_outputs[2])),
                 (f"{backward}({forward})", self.generators[backward](translated, training=False)[0]),
             ]
-        return [(name, keras.ops.convert_to_numpy(keras.ops.cast(images, "float32"))) for name, images in rows]
+        return self.grid_rows(rows)
 
     # -- serialisation --------------------------------------------------------------------------
 

@@ -56,6 +56,7 @@ MODEL = ModelSpec(
     untrained=UGATIT,
     generators=DIRECTIONS,
     directions=DIRECTIONS,
+    direction_descriptions=("genA2B, faces to cartoons", "genB2A, cartoons to faces"),
     # The reference's step: one image of each domain at 256 px, Adam 1e-4 (0.5, 0.999), coupled weight decay 1e-4.
     benchmark=Benchmark(
         input_shapes=REFERENCE_BATCH,

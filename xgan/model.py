@@ -404,7 +404,7 @@ class XGAN(GANModel):
                 (f"{domain}2{_other(domain)}", self.decode(embeddings, _other(domain))),
                 (f"{domain}2{domain}", self.decode(embeddings, domain)),
             ]
-        return [(name, keras.ops.convert_to_numpy(keras.ops.cast(images, "float32"))) for name, images in rows]
+        return self.grid_rows(rows)
 
     # -- serialisation ------------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ MODEL = ModelSpec(
     untrained=XGAN,
     generators=DIRECTIONS,
     directions=DIRECTIONS,
+    direction_descriptions=("faces to cartoons", "cartoons to faces"),
     # The report's setting: unpaired batches of 16 faces and 16 cartoons at 64x64, Adam 2e-4 (0.5, 0.999).
     benchmark=Benchmark(input_shapes=((16, *IMAGE_SHAPE), (16, *IMAGE_SHAPE))),
     train_module="xgan.train",

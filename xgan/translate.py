@@ -1,32 +1,11 @@
-"""Translate faces to cartoons (or back) with a trained XGAN run.
+"""Translate faces to cartoons (or back) with a trained XGAN run: `training.translate_cli` for XGAN.
 
-usage: python -m xgan.translate --run_dir RUN --direction face2cartoon \\
-           --input FILE_OR_DIR --output DIR [--grid] [--crop none|center|bbox]
-
-Reads <RUN>/export/<direction>.keras (written at the end of `python -m xgan.train`),
-prepares each input as in training (crop, 64x64, [-1, 1]) and writes
-DIR/<name>.png; unreadable inputs are skipped and listed.
+usage: python -m xgan.translate --run_dir RUN --direction face2cartoon --input FILE_OR_DIR --output DIR [--grid]
 """
 
-from __future__ import annotations
+from training import translate_cli
 
-import sys
-
-from absl import app, flags
-
-from training.translate import define_translation_flags, translate_from_flags
-
-define_translation_flags(
-    "xgan", {"face2cartoon": "faces to cartoons", "cartoon2face": "cartoons to faces"}, size_text="64x64"
-)
-FLAGS = flags.FLAGS
-
-
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    sys.exit(translate_from_flags(FLAGS))
-
+main = translate_cli.main_for("xgan")
 
 if __name__ == "__main__":
-    app.run(main)
+    main()

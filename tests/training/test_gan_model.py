@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tests.training.conftest import toy_config
-from tests.training.toy_gan import IMAGE_SHAPE, ToyGAN, toy_dataset
+from tests.training.toy_gan import IMAGE_SHAPE, ToyGAN, build_discriminator, build_generator, toy_dataset
 from training import fit, run
 from training.constraints import ClipConstraint
 
@@ -71,3 +71,39 @@ def test_clip_constraint_clips_elementwise_and_serialises():
     np.testing.assert_array_equal(clipped, [0.0, 0.25, 1.0, 1.0])
     with pytest.raises(ValueError, match="min_value <= max_value, got 1, 0"):
         ClipConstraint(1, 0)
+
+
+class TwoGeneratorToyGAN(ToyGAN):
+    """The toy GAN with its networks as CycleGAN holds them: a dict of generators and one of discriminators."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.generators = {"forward": self.generator, "backward": build_generator()}
+        self.discriminators = {"target": self.discriminator, "source": build_discriminator()}
+
+
+def test_each_player_trains_the_variables_of_its_own_networks():
+    single, several = ToyGAN(), TwoGeneratorToyGAN()
+
+    assert single.generator_variables == single.generator.trainable_variables
+    assert single.discriminator_variables == single.discriminator.trainable_variables
+    for player, count in (("generator", 2 * 2), ("discriminator", 2 * 4)):  # kernels and biases of each network
+        networks = getattr(several, f"{player}s").values()
+        expected = [id(variable) for network in networks for variable in network.trainable_variables]
+        assert [id(variable) for variable in getattr(several, f"{player}_variables")] == expected
+        assert len(expected) == count
+    owned = {id(variable) for variable in several.generator_variables + several.discriminator_variables}
+    assert owned == {id(variable) for variable in several.trainable_variables}
+
+
+def test_grid_rows_are_float32_numpy_images_of_the_same_values():
+    images = np.linspace(-1, 1, 2 * 4 * 4 * 3, dtype="float32").reshape(2, 4, 4, 3)
+    half = keras.ops.cast(images, "bfloat16")
+
+    rows = ToyGAN.grid_rows([("real", images), ("translated", half)])
+
+    assert [name for name, _ in rows] == ["real", "translated"]
+    for (_, row), expected in zip(rows, (images, keras.ops.convert_to_numpy(keras.ops.cast(half, "float32")))):
+        assert isinstance(row, np.ndarray) and row.dtype == np.float32
+        np.testing.assert_array_equal(row, expected)
+    np.testing.assert_allclose(rows[1][1], images, atol=1e-2)  # bfloat16 keeps 8 bits of mantissa
