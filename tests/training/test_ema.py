@@ -17,6 +17,7 @@ import pytest
 import tensorflow as tf
 from absl import flags as absl_flags
 
+from evaluation import semantics
 from single_gan import train as single_gan_train
 from tests.training.conftest import toy_config, train_toy
 from tests.training.toy_gan import IMAGE_SHAPE, ToyGAN, toy_dataset
@@ -267,3 +268,10 @@ def test_a_tiny_single_gan_cli_run_with_ema_decay_exports_the_averages(tmp_path)
     assert_all_close(exported, values(model.generator_average.averages), rtol=0, atol=0)
     raw = values(model.generator.weights)
     assert any(not np.allclose(e, r, rtol=0, atol=1e-7) for e, r in zip(exported, raw))
+
+
+def test_the_semantics_report_says_when_it_scores_the_averages():
+    assert semantics.averaged_weights_note({"ema_decay": 0.999}) == (
+        ", the moving average of its generator weights (--ema_decay=0.999)"
+    )
+    assert semantics.averaged_weights_note({"ema_decay": 0.0}) == semantics.averaged_weights_note(None) == ""
