@@ -85,16 +85,25 @@ class GeneratorAverage:
         for index, average in enumerate(self.averages):
             store[f"{KEY_PREFIX}{index}"] = average.numpy()
 
-    def load(self, store) -> None:
-        """Reads the averages `save` wrote; ValueError in one line when `store` holds another number of them."""
+    def load(self, store) -> bool:
+        """Reads the averages `save` wrote into `store`; False, reading nothing, when it holds none (a file saved
+        without --ema_decay). ValueError in one line when it holds another number of them."""
         saved = sum(1 for key in store.keys() if key.startswith(KEY_PREFIX))
+        if saved == 0:
+            return False
         if saved != len(self.averages):
             raise ValueError(
-                f"the weights file holds {saved} generator averages where --ema_decay={self.decay} keeps "
-                f"{len(self.averages)}: resume with the --ema_decay the run was trained with"
+                f"the weights file holds {saved} generator averages where this model keeps {len(self.averages)}: "
+                "it was saved by another model"
             )
         for index, average in enumerate(self.averages):
             average.assign(store[f"{KEY_PREFIX}{index}"])
+        return True
+
+    def restart(self) -> None:
+        """Every average starts again at its weight's current value."""
+        for average, weight in zip(self.averages, self.weights):
+            average.assign(weight.numpy())
 
 
 def _move_towards(average, weight, decay: float):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 
 import keras
+from absl import logging
 
 from training import ema
 
@@ -37,6 +38,7 @@ class GANModel(keras.Model):
     """
 
     _generator_average = None  # a training.ema.GeneratorAverage once compiled with ema_decay > 0
+    _average_restarts = False  # whether the last weights file loaded held no averages
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -109,7 +111,15 @@ class GANModel(keras.Model):
         """Restores what `save_own_variables` saved; a file's averages are ignored by a model that keeps none."""
         super().load_own_variables(ema.own_entries(store))
         if self._generator_average is not None:
-            self._generator_average.load(store)
+            self._average_restarts = not self._generator_average.load(store)
+
+    def load_weights(self, filepath, *args, **kwargs):
+        """Keras's `load_weights`; a file without generator averages (a run resumed with --ema_decay newly set)
+        starts the average at the weights it loaded."""
+        super().load_weights(filepath, *args, **kwargs)
+        if self._generator_average is not None and self._average_restarts:
+            logging.warning("%s holds no generator averages: the average starts at the weights loaded.", filepath)
+            self._generator_average.restart()
 
 
 def _ending_with_the_average_update(train_step):

@@ -56,9 +56,11 @@ def assert_all_differ(first: list, second: list) -> None:
     assert all(not np.allclose(a, b, rtol=0, atol=1e-6) for a, b in zip(first, second))
 
 
-@pytest.mark.parametrize("jit_compile", [False, True])
-def test_the_average_moves_as_the_numpy_update_after_every_step(tmp_path, jit_compile):
-    model = compiled_toy(tmp_path, ema_decay=DECAY, jit_compile=jit_compile)
+@pytest.mark.parametrize(
+    "setting", [{}, {"jit_compile": True}, {"mixed_precision": "mixed_bfloat16"}], ids=["graph", "xla", "bfloat16"]
+)
+def test_the_average_moves_as_the_numpy_update_after_every_step(tmp_path, setting):
+    model = compiled_toy(tmp_path, ema_decay=DECAY, **setting)
     average = model.generator_average
     assert [id(w) for w in average.weights] == [id(w) for w in model.generator.weights]  # kernel, bias
     initial = values(average.weights)
@@ -72,7 +74,7 @@ def test_the_average_moves_as_the_numpy_update_after_every_step(tmp_path, jit_co
 
     assert_all_close(values(average.averages), numpy_average(initial, after_each_step, DECAY), rtol=1e-6, atol=1e-8)
     assert_all_differ(values(average.averages), values(model.generator.weights))
-    assert all(not w.trainable for w in average.averages)
+    assert all(not w.trainable and w.dtype == "float32" for w in average.averages)
     assert len(model.trainable_variables) == len(ToyGAN().trainable_variables)  # the optimizers see no averages
 
 
@@ -167,14 +169,30 @@ def test_decay_0_keeps_no_average_and_exports_and_backs_up_the_raw_weights(plain
     assert_all_close(values(exported.weights), values(model.generator.weights), rtol=0, atol=0)
 
 
-def test_a_run_with_averages_resumes_without_them_but_not_the_other_way_round(averaged_run, plain_run, tmp_path):
-    without = train_toy(copied_run_dir(averaged_run, tmp_path), one_batch_dataset(), epochs=2, ema_decay=0.0).model
-    assert without.generator_average is None and int(without.g_optimizer.iterations) == 6
+def test_a_run_resumed_without_ema_decay_drops_the_averages(averaged_run, tmp_path):
+    resumed = train_toy(copied_run_dir(averaged_run, tmp_path), one_batch_dataset(), epochs=2, ema_decay=0.0).model
 
-    model = compiled_toy(tmp_path / "other", ema_decay=DECAY)
+    assert resumed.generator_average is None and int(resumed.g_optimizer.iterations) == 6
+
+
+def test_a_run_resumed_with_ema_decay_newly_set_starts_the_average_at_the_restored_weights(plain_run, tmp_path):
+    model = compiled_toy(tmp_path, ema_decay=DECAY)
     model(keras.KerasTensor((None, *IMAGE_SHAPE)))
-    with pytest.raises(ValueError, match=r"holds 0 generator averages where --ema_decay=0.9 keeps 2"):
-        model.load_weights(plain_run.run.backup_dir / "latest.weights.h5")
+
+    model.load_weights(plain_run.run.backup_dir / "latest.weights.h5")
+
+    restored = values(model.generator.weights)
+    assert_all_close(restored, values(plain_run.model.generator.weights), rtol=0, atol=0)
+    assert_all_close(values(model.generator_average.averages), restored, rtol=0, atol=0)
+
+
+def test_a_weights_file_with_another_number_of_averages_is_refused(averaged_run, tmp_path):
+    model = compiled_toy(tmp_path, ema_decay=DECAY)
+    model.generator_average.averages.pop()  # as a model whose generators hold one weight fewer
+    model(keras.KerasTensor((None, *IMAGE_SHAPE)))
+
+    with pytest.raises(ValueError, match="holds 2 generator averages where this model keeps 1"):
+        model.load_weights(averaged_run.run.backup_dir / "latest.weights.h5")
 
 
 def test_the_whole_model_round_trips_with_its_averages(tmp_path):
