@@ -21,6 +21,10 @@ counts and a grid of source | translation | real target of the same person),
 <out>/semantics.json and <out>/examples.png, and logs the accuracies and the
 grid to TensorBoard (--logdir, by default <run_dir>/tensorboard/semantics, so
 `make tensorboard` shows them beside the training curves).
+
+A run trained with --ema_decay exports the moving average of its generator
+weights (`training.ema`), so that average is what --run_dir scores; the
+report says so.
 """
 
 from __future__ import annotations
@@ -234,6 +238,12 @@ def load_translator(flag_values) -> tuple[keras.Model, str]:
     except Exception as error:  # Keras raises ValueError, TypeError, OSError for foreign or broken files
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise SemanticsSetupError(f"{path}: cannot load the generator: {reason}") from error
+
+
+def averaged_weights_note(config: dict | None) -> str:
+    """ ", the moving average of its generator weights (--ema_decay=β)" for a run that exported one, else ""."""
+    decay = (config or {}).get("ema_decay")
+    return f", the moving average of its generator weights (--ema_decay={decay})" if decay else ""
 
 
 # -- the benchmark --------------------------------------------------------------------------------
@@ -470,6 +480,7 @@ def run(flag_values, progress: bool = True) -> dict:
     direction = flag_values.direction if named else f"{source}2{target}"
     out, cache_dir, logdir = output_dirs(flag_values, direction)
     generator, description = load_translator(flag_values)
+    description += averaged_weights_note(config)
     _, output_size = image_size_of(generator)
     photo_background = photo_background_of(flag_values, config)
     settings = ClassifierSettings(

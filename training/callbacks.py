@@ -15,6 +15,7 @@ import keras
 import tensorflow as tf
 
 from training.backup import ResumableBackup, is_finite, model_optimizers
+from training.ema import averages_swapped_in
 from training.images import grid_image, plot_losses, save_animation, save_grid_png, to_unit_range
 from training.keras_internals import TensorBoardHooks
 from training.run import RunLayout
@@ -92,6 +93,9 @@ class ImageGridCallback(keras.callbacks.Callback):
     (0-based, as Keras's epoch_* scalars). When training ends, animates every
     grid PNG of the run (a resumed run's earlier ones too) into its grids.gif.
 
+    A model that keeps a moving average of its generator weights
+    (`--ema_decay`) draws with the averages.
+
     `fixed_inputs` are whatever `sample_grid` takes: real images for a
     translation model (`training.fit.take_fixed_inputs`), a fixed noise batch
     for a model that draws from noise.
@@ -111,7 +115,8 @@ class ImageGridCallback(keras.callbacks.Callback):
         is_last = epoch + 1 == self.params.get("epochs")
         if (epoch + 1) % self.every_n_epochs and not is_last:
             return
-        rows = [(name, to_unit_range(images)) for name, images in self.model.sample_grid(*self.fixed_inputs)]
+        with averages_swapped_in(self.model):  # the generators' moving average, when the model keeps one
+            rows = [(name, to_unit_range(images)) for name, images in self.model.sample_grid(*self.fixed_inputs)]
         self.layout.grids_dir.mkdir(parents=True, exist_ok=True)
         save_grid_png(rows, self.layout.grid_path(epoch + 1), title=f"Epoch {epoch + 1}")
         # record_if(True): TensorBoardLogger's per-step condition is still active during on_epoch_end.

@@ -11,6 +11,7 @@ from pathlib import Path
 import keras
 
 from training import layers, registry  # noqa: F401  (importing `layers` registers the project's own)
+from training.ema import averages_swapped_in
 from training.run import RunLayout
 
 HARNESS_HINT = "train first; the harness exports generators to <run_dir>/export/"
@@ -29,12 +30,17 @@ def check_exported(path, hint: str | None = HARNESS_HINT) -> Path:
 
 
 def export_generators(model: keras.Model, layout: RunLayout) -> dict:
-    """Saves each of `model.exportable_models()` where the run keeps its exports; returns {name: path}."""
+    """Saves each of `model.exportable_models()` where the run keeps its exports; returns {name: path}.
+
+    A model that keeps a moving average of its generator weights (`--ema_decay`)
+    exports the averages; its own weights are unchanged afterwards.
+    """
     paths = {}
-    for name, generator in model.exportable_models().items():
-        paths[name] = layout.export_path(name)
-        paths[name].parent.mkdir(parents=True, exist_ok=True)
-        generator.save(paths[name])
+    with averages_swapped_in(model):
+        for name, generator in model.exportable_models().items():
+            paths[name] = layout.export_path(name)
+            paths[name].parent.mkdir(parents=True, exist_ok=True)
+            generator.save(paths[name])
     return paths
 
 

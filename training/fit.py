@@ -55,6 +55,8 @@ def compile_for_training(model: keras.Model, config: dict) -> keras.Model:
     model.compile(
         g_optimizer=make_optimizer(config, steps_per_epoch, "g_optimizer", config["g_learning_rate"]),
         d_optimizer=make_optimizer(config, steps_per_epoch, "d_optimizer", config["d_learning_rate"]),
+        # The generators' moving average (GANModel.compile); without one, compiled as a model without the flag.
+        **({"ema_decay": config["ema_decay"]} if config.get("ema_decay") else {}),
         # Otherwise Keras creates a default RMSprop that nothing steps but every backup would carry.
         optimizer=None,
         jit_compile=config["jit_compile"],

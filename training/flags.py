@@ -146,6 +146,14 @@ _DEFINITIONS = {
         "gradient before the update (PyTorch's Adam(weight_decay=...), as the U-GAT-IT reference).",
         {"enum_values": WEIGHT_DECAY_MODES},
     ),
+    "ema_decay": (
+        flags.DEFINE_float,
+        0.0,
+        "Decay β of an exponential moving average of the generator weights, ema <- β·ema + (1-β)·w after every "
+        "train step from the initial weights (StarGAN v2 uses 0.999); the image grids, the exports and so "
+        "evaluation use the averages, the backup keeps both. 0: no average.",
+        {},
+    ),
     # Outputs.
     "log_every_n_steps": (
         flags.DEFINE_integer,
@@ -179,6 +187,7 @@ _VALIDATORS = {
     "beta_1": (lambda value: 0 <= value < 1, "must be in [0, 1)"),
     "beta_2": (lambda value: 0 <= value < 1, "must be in [0, 1)"),
     "momentum": (lambda value: 0 <= value < 1, "must be in [0, 1)"),
+    "ema_decay": (lambda value: 0 <= value < 1, "must be in [0, 1)"),
 }
 
 

@@ -15,7 +15,12 @@ A model package subclasses it and adds its networks, losses and `train_step`:
 
 from __future__ import annotations
 
+import functools
+
 import keras
+from absl import logging
+
+from training import ema
 
 
 class GANModel(keras.Model):
@@ -27,7 +32,20 @@ class GANModel(keras.Model):
     network}). Their trainable variables are what `g_optimizer` and
     `d_optimizer` train; a model whose players share networks in another way
     (XGAN) overrides `generator_variables` / `discriminator_variables`.
+
+    With `compile(..., ema_decay=β)` it keeps a moving average of its
+    generators' weights (`training.ema`), updated at the end of every
+    `train_step`: each subclass's `train_step` is wrapped to do so, so no
+    model's step names it.
     """
+
+    _generator_average = None  # a training.ema.GeneratorAverage once compiled with ema_decay > 0
+    _average_restarts = False  # whether the last weights file loaded held no averages
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "train_step" in vars(cls):
+            cls.train_step = _ending_with_the_average_update(vars(cls)["train_step"])
 
     @property
     def generator_variables(self) -> list:
@@ -45,15 +63,19 @@ class GANModel(keras.Model):
         precision, say): [(row name, float32 NumPy images)], as the grid writers take them."""
         return [(name, keras.ops.convert_to_numpy(keras.ops.cast(images, "float32"))) for name, images in rows]
 
-    def compile(self, g_optimizer, d_optimizer, **kwargs):
+    def compile(self, g_optimizer, d_optimizer, ema_decay: float = 0.0, **kwargs):
         """One optimiser per player; `kwargs` (e.g. `jit_compile`) go to `keras.Model.compile`.
 
         Under "mixed_float16" pass both optimisers wrapped in
-        `keras.optimizers.LossScaleOptimizer`.
+        `keras.optimizers.LossScaleOptimizer`. `ema_decay` > 0 starts the
+        generators' moving average (`training.ema`) at their current weights;
+        0 keeps none.
         """
         super().compile(**kwargs)
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer
+        self.ema_decay = ema_decay
+        self._generator_average = ema.GeneratorAverage(ema.generator_weights(self), ema_decay) if ema_decay else None
         # Built now, not lazily inside the first traced step, so a checkpoint can restore their state.
         for optimizer, variables in (
             (g_optimizer, self.generator_variables),
@@ -61,6 +83,11 @@ class GANModel(keras.Model):
         ):
             if not optimizer.built:
                 optimizer.build(variables)
+
+    @property
+    def generator_average(self) -> ema.GeneratorAverage | None:
+        """The generators' moving average (`compile(..., ema_decay=β)`), None without one."""
+        return self._generator_average
 
     @property
     def metrics(self):
@@ -78,10 +105,48 @@ class GANModel(keras.Model):
             **super().get_compile_config(),
             "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
             "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
+            "ema_decay": self.ema_decay,
         }
 
     def compile_from_config(self, config):
         self.compile(**keras.saving.deserialize_keras_object(config))
+
+    def save_own_variables(self, store):
+        """The model's own variables, and beside them the generator averages, so every backup holds them."""
+        super().save_own_variables(store)
+        if self._generator_average is not None:
+            self._generator_average.save(store)
+
+    def load_own_variables(self, store):
+        """Restores what `save_own_variables` saved; a file's averages are ignored by a model that keeps none."""
+        super().load_own_variables(ema.own_entries(store))
+        if self._generator_average is not None:
+            self._average_restarts = not self._generator_average.load(store)
+
+    def load_weights(self, filepath, *args, **kwargs):
+        """Keras's `load_weights`; a file without generator averages (a run resumed with --ema_decay newly set)
+        starts the average at the weights it loaded."""
+        super().load_weights(filepath, *args, **kwargs)
+        if self._generator_average is not None and self._average_restarts:
+            logging.warning("%s holds no generator averages: the average starts at the weights loaded.", filepath)
+            self._generator_average.restart()
+
+
+def _ending_with_the_average_update(train_step):
+    """`train_step`, then the generator average's update (when the model keeps one), once per step.
+
+    A subclass's `train_step` calling `super().train_step` runs the wrapped
+    step of its parent too: only the outermost one updates the average.
+    """
+
+    @functools.wraps(train_step)
+    def step_then_average(self, *args, **kwargs):
+        logs = train_step(self, *args, **kwargs)
+        if self._generator_average is not None and type(self).train_step is step_then_average:
+            self._generator_average.update()
+        return logs
+
+    return step_then_average
 
 
 def _trainable_variables(model: keras.Model, several: str, one: str) -> list:
