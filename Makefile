@@ -55,7 +55,7 @@ data: install
 # widths and batch of 128 (the CLI's defaults) takes ~7 s on such a CPU, so this halves the widths and
 # takes 2500 steps of 24 (~0.2 s each: for this GAN more updates beat a bigger batch); pass more with
 # GAN_FLAGS (later flags win), e.g.
-# make train-gan GAN_FLAGS="--preset=exp1" or GAN_FLAGS="--generator_filters=256,128,64,32 --batch_size=128".
+# make train-gan GAN_FLAGS="--recipe=exp1" or GAN_FLAGS="--generator_filters=256,128,64,32 --batch_size=128".
 GAN_FLAGS ?=
 train-gan: install
 	$(BIN)/python -m single_gan.train --generator_filters=128,64,32,16 --discriminator_filters=32,64,128 \

@@ -23,8 +23,10 @@ import tensorflow as tf
 from keras import ops
 
 from cyclegan import losses, networks
+from cyclegan.hyperparameters import CycleGANHyperparameters
 from training import gan_losses, gradients
 from training.gan_model import GANModel
+from training.hyperparameters import HasHyperparameters
 from training.image_pool import ImagePool
 
 # Generator name: (source domain, target domain). Both names are the reference's.
@@ -33,45 +35,23 @@ DIRECTIONS = ("a2b", "b2a")
 TRACKERS = ("D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B")
 
 
-class CycleGAN(GANModel):
+class CycleGAN(HasHyperparameters, GANModel):
     """CycleGAN at one image size; `model(a)` is G_A(a), for images of domain A in [-1, 1].
 
     Args:
-      image_size: side of the square training images (256 in the paper).
-      residual_blocks: residual blocks of each generator (9 at 256 px, 6 at 128 px in the reference).
-      generator_filters, discriminator_filters: the stem widths of the generators and discriminators (the
-        reference's ngf and ndf, 64).
-      gan_loss: "lsgan" (the reference's least squares) or "bce" (cross-entropy on logits).
-      cycle_weight_a, cycle_weight_b: weights of the cycle terms cycle_A and cycle_B (the reference's λ_A = λ_B = 10).
-      identity_weight_a, identity_weight_b: weights of the identity terms idt_A = |G_A(b) - b| and
-        idt_B = |G_B(a) - a| (the reference's λ_idt λ_B and λ_idt λ_A = 0.5 x 10).
-      pool_size: generated images each discriminator draws from (50); 0 shows it the newest only.
+      **hyperparameters: the fields of `CycleGANHyperparameters`: the image size, the generators' residual
+        blocks, the networks' stem widths (the reference's ngf and ndf), the adversarial loss, the weights of
+        the cycle terms cycle_A, cycle_B (the reference's λ_A = λ_B = 10) and of the identity terms
+        idt_A = |G_A(b) - b|, idt_B = |G_B(a) - a| (λ_idt λ_B and λ_idt λ_A = 0.5 x 10), and the pool size
+        (0 shows each discriminator the newest translation only).
       seed: seed of the pools' draws.
     """
 
-    def __init__(
-        self,
-        image_size: int = 256,
-        residual_blocks: int = 9,
-        generator_filters: int = 64,
-        discriminator_filters: int = 64,
-        gan_loss: str = "lsgan",
-        cycle_weight_a: float = 10.0,
-        cycle_weight_b: float = 10.0,
-        identity_weight_a: float = 5.0,
-        identity_weight_b: float = 5.0,
-        pool_size: int = 50,
-        seed: int = 0,
-        **kwargs,
-    ):
+    hyperparameter_class = CycleGANHyperparameters
+
+    def __init__(self, seed: int = 0, **kwargs):
         super().__init__(**kwargs)
-        self.image_size = int(image_size)
-        self.residual_blocks = int(residual_blocks)
-        self.generator_filters, self.discriminator_filters = int(generator_filters), int(discriminator_filters)
-        self.gan_loss = gan_losses.check_option("gan_loss", gan_loss, gan_losses.GAN_LOSSES)
-        self.cycle_weight_a, self.cycle_weight_b = float(cycle_weight_a), float(cycle_weight_b)
-        self.identity_weight_a, self.identity_weight_b = float(identity_weight_a), float(identity_weight_b)
-        self.pool_size, self.seed = int(pool_size), int(seed)
+        self.seed = int(seed)
         self.generators = {
             name: networks.resnet_generator(self.image_size, self.residual_blocks, self.generator_filters, name=name)
             for name in GENERATORS
@@ -198,17 +178,4 @@ class CycleGAN(GANModel):
     # -- serialisation --------------------------------------------------------------------------
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "image_size": self.image_size,
-            "residual_blocks": self.residual_blocks,
-            "generator_filters": self.generator_filters,
-            "discriminator_filters": self.discriminator_filters,
-            "gan_loss": self.gan_loss,
-            "cycle_weight_a": self.cycle_weight_a,
-            "cycle_weight_b": self.cycle_weight_b,
-            "identity_weight_a": self.identity_weight_a,
-            "identity_weight_b": self.identity_weight_b,
-            "pool_size": self.pool_size,
-            "seed": self.seed,
-        }
+        return {**super().get_config(), "seed": self.seed}

@@ -8,7 +8,7 @@ PatchGAN discriminators, LSGAN, cycle terms λ_A = λ_B = 10, identity terms
 at 0.5 λ, halved discriminator losses fed from pools of 50 translations, Adam
 2e-4 (β1 0.5) on batches of 1, constant for --decay_start_epoch epochs then
 linear to 0, images loaded at 286/256 of --image_size, randomly cropped and
-flipped. --experiment names one of the reports' variants (loss ablations and
+flipped. --recipe names one of the reports' variants (loss ablations and
 optimisers); flags given on the command line win over it, and the run config
 records both. On real data, e.g. on a GPU:
 
@@ -25,10 +25,11 @@ from __future__ import annotations
 
 from absl import app, flags
 
-from cyclegan.registration import CYCLE_LOSSES, MODEL, MODEL_ARGUMENTS, REFERENCE_WEIGHTS
+from cyclegan.hyperparameters import RENAMED, RESNET_9_FROM_SIZE, CycleGANHyperparameters
+from cyclegan.registration import CYCLE_LOSSES, MODEL, REFERENCE_WEIGHTS
 from preprocessing import data_flags
 from preprocessing.pipeline import unpaired
-from training import fit, gan_losses
+from training import fit, hyperparameters
 from training import flags as training_flags
 
 DOMAINS = {
@@ -36,19 +37,17 @@ DOMAINS = {
     "b": ("synthetic:cartoon:2048", "domain B (translated to A by G_B)"),
 }
 DATA_FLAGS = [*(name for domain in DOMAINS for name in data_flags.domain_flag_names(domain)), data_flags.TFDS_DATA_DIR]
-# The reference's default is 9 blocks at 256 px; its 128 px setting uses 6.
-RESNET_9_FROM_SIZE = 256
 # The variants of the reports (seed 003: loss ablations; seed 004: optimisers and its baseline).
-EXPERIMENTS = {
+RECIPES = {
     "standard": {},
     "no_cycle": {"cycle_loss": "none"},
     "cycle_a_only": {"cycle_loss": "a"},
-    "no_identity": {"lambda_identity": 0.0},
-    "no_cycle_no_identity": {"cycle_loss": "none", "lambda_identity": 0.0},
+    "no_identity": {"relative_identity_weight": 0.0},
+    "no_cycle_no_identity": {"cycle_loss": "none", "relative_identity_weight": 0.0},
     "sgd": {"optimizer": "sgd", "momentum": 0.9, "learning_rate": 1e-3},
     "cyclic_lr": {"lr_schedule": "cyclic"},
     "adam_l2": {"weight_decay": 1e-4, "weight_decay_mode": "coupled"},
-    "anime_baseline": {"learning_rate": 1e-4, "lambda_identity": 0.0},
+    "anime_baseline": {"learning_rate": 1e-4, "relative_identity_weight": 0.0},
 }
 
 
@@ -61,47 +60,12 @@ def define_flags(flag_values: flags.FlagValues) -> None:
         "A folder with trainA/ and trainB/ (horse2zebra, say): sets --a_source and --b_source to them.",
         flag_values=flag_values,
     )
-    flags.DEFINE_integer(
-        "image_size", 256, "Side of the square training images.", lower_bound=16, flag_values=flag_values
-    )
-    flags.DEFINE_integer(
-        "residual_blocks",
-        None,
-        f"Residual blocks per generator (default: 9 at --image_size >= {RESNET_9_FROM_SIZE}, else 6).",
-        lower_bound=1,
-        flag_values=flag_values,
-    )
-    flags.DEFINE_integer(
-        "generator_filters",
-        64,
-        "Width of each generator's first convolution, doubled by each downsampling (the reference's ngf).",
-        lower_bound=1,
-        flag_values=flag_values,
-    )
-    flags.DEFINE_integer(
-        "discriminator_filters",
-        64,
-        "Width of each discriminator's first convolution, doubled by each of the next three (the reference's ndf).",
-        lower_bound=1,
-        flag_values=flag_values,
-    )
-    flags.DEFINE_enum(
-        "gan_loss",
-        "lsgan",
-        gan_losses.GAN_LOSSES,
-        "Adversarial loss: lsgan (least squares, the reference's) or bce (cross-entropy on logits).",
-        flag_values=flag_values,
-    )
+    CycleGANHyperparameters.define_flags(flag_values, residual_blocks=None)
     flags.DEFINE_float(
-        "lambda_a", 10.0, "λ_A: weight of the cycle term A -> B -> A.", lower_bound=0.0, flag_values=flag_values
-    )
-    flags.DEFINE_float(
-        "lambda_b", 10.0, "λ_B: weight of the cycle term B -> A -> B.", lower_bound=0.0, flag_values=flag_values
-    )
-    flags.DEFINE_float(
-        "lambda_identity",
+        "relative_identity_weight",
         0.5,
-        "λ_idt: the identity terms' weight as a multiple of λ (idt_A = λ_idt λ_B |G_A(b) - b|; 0 turns them off).",
+        "λ_idt: the identity terms' weight as a multiple of the cycle weights (idt_A = λ_idt λ_B |G_A(b) - b|; 0 "
+        "turns them off).",
         lower_bound=0.0,
         flag_values=flag_values,
     )
@@ -112,17 +76,10 @@ def define_flags(flag_values: flags.FlagValues) -> None:
         "Which cycle terms are on: both, a (A -> B -> A only) or none.",
         flag_values=flag_values,
     )
-    flags.DEFINE_integer(
-        "pool_size",
-        50,
-        "Translations each discriminator draws from (0: the newest only).",
-        lower_bound=0,
-        flag_values=flag_values,
-    )
     flags.DEFINE_enum(
-        "experiment",
+        "recipe",
         "standard",
-        list(EXPERIMENTS),
+        list(RECIPES),
         "A variant of the reports: standard; no_cycle, cycle_a_only, no_identity, no_cycle_no_identity (loss "
         "ablations); sgd (momentum 0.9, lr 1e-3), cyclic_lr (triangular), adam_l2 (coupled weight decay 1e-4), "
         "anime_baseline (lr 1e-4, no identity). Flags given on the command line win over it.",
@@ -141,6 +98,7 @@ def define_flags(flag_values: flags.FlagValues) -> None:
         jit_compile=False,
         log_every_n_steps=100,
     )
+    hyperparameters.define_renamed_flags(RENAMED, flag_values)
 
 
 FLAGS = flags.FLAGS
@@ -154,10 +112,10 @@ def build_dataset(config: dict):
 
 
 def resolve_config(flag_values: flags.FlagValues) -> dict:
-    """The parsed flags as a config: the experiment's values for flags not given, then the derived defaults."""
-    names = ["experiment", "dataset_dir", *MODEL_ARGUMENTS, *REFERENCE_WEIGHTS, *DATA_FLAGS]
+    """The parsed flags as a config: the recipe's values for flags not given, then the derived defaults."""
+    names = ["recipe", "dataset_dir", *CycleGANHyperparameters.flag_names(), *REFERENCE_WEIGHTS, *DATA_FLAGS]
     config = training_flags.config_from_flags(MODEL.name, names, flag_values)
-    config = training_flags.apply_preset(config, EXPERIMENTS[config["experiment"]], flag_values)
+    config = training_flags.apply_recipe(config, RECIPES[config["recipe"]], flag_values)
     if config["residual_blocks"] is None:
         config["residual_blocks"] = 9 if config["image_size"] >= RESNET_9_FROM_SIZE else 6
     if config["dataset_dir"]:

@@ -5,11 +5,11 @@ usage: python -m experiments.cyclegan_ablations [--runs_dir runs/cyclegan_ablati
            [--features inception|classifier] [--metrics fid,kid,is] [--score_flags "..."]
            [-- CYCLEGAN.TRAIN FLAGS]
 
-For each --experiments preset of `cyclegan.train` (by default the report's
+For each --experiments recipe of `cyclegan.train` (by default the report's
 five: standard, no_cycle, cycle_a_only, no_identity, no_cycle_no_identity) it
 runs, as a user would:
 
-    python -m cyclegan.train --experiment=E --run_dir=RUNS/E [flags after --]
+    python -m cyclegan.train --recipe=E --run_dir=RUNS/E [flags after --]
     python -m cyclegan.translate --run_dir=RUNS/E --direction=a2b --input=TEST_A --output=RUNS/E/test_a2b
     python -m evaluation.score --real=folder:TEST_B --fake=folder:RUNS/E/test_a2b --metrics=... --features=...
 
@@ -56,7 +56,7 @@ def parse_arguments(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument(
         "--experiments",
         default=",".join(LOSS_ABLATIONS),
-        help="comma-separated cyclegan.train --experiment presets (default: the report's five loss ablations)",
+        help="comma-separated cyclegan.train --recipe names (default: the report's five loss ablations)",
     )
     parser.add_argument("--direction", choices=("a2b", "b2a"), default="a2b", help="which generator is scored")
     parser.add_argument(
@@ -125,13 +125,13 @@ def translations_dir(args: argparse.Namespace, experiment: str) -> Path:
 
 
 def train_command(args: argparse.Namespace, experiment: str, train_flags: list[str]) -> list[str]:
-    """cyclegan.train with the preset; the flags after `--` come last, so they win."""
+    """cyclegan.train with the recipe; the flags after `--` come last, so they win."""
     directory = run_dir(args, experiment)
     return [
         sys.executable,
         "-m",
         "cyclegan.train",
-        f"--experiment={experiment}",
+        f"--recipe={experiment}",
         f"--run_dir={directory}",
         *train_flags,
     ]

@@ -17,21 +17,22 @@ import numpy as np
 import tensorflow as tf
 
 from single_gan import losses, networks
+from single_gan.hyperparameters import DCGANHyperparameters
 from training import gradients
 from training.gan_model import GANModel
+from training.hyperparameters import HasHyperparameters
 
 GRID_COLUMNS = 8
 TRACKED = ("d_loss", "g_loss", "d_real", "d_fake")
 
 
 @keras.saving.register_keras_serializable(package="single_gan")
-class DCGAN(GANModel):
+class DCGAN(HasHyperparameters, GANModel):
     """DCGAN on a dataset of image batches, float32 [B, 64, 64, 3].
 
     Args:
-        noise_dim: size of the noise vector z (the report's 100).
-        generator_filters: widths of G's dense layer and deconvolutions (see `networks.build_generator`).
-        discriminator_filters: widths of D's convolutions.
+        **hyperparameters: the fields of `DCGANHyperparameters`: the size of the noise vector z (the report's
+            100) and the widths of G's and D's layers (see `networks.build_generator`).
         seed: seed of the noise the model draws in training (None: from Keras's global seed).
 
     Use `compile(g_optimizer=..., d_optimizer=...)` then `fit(dataset)`. The
@@ -39,18 +40,10 @@ class DCGAN(GANModel):
     on real images (`d_real`) and on generated ones (`d_fake`).
     """
 
-    def __init__(
-        self,
-        noise_dim: int = networks.NOISE_DIM,
-        generator_filters=networks.GENERATOR_FILTERS,
-        discriminator_filters=networks.DISCRIMINATOR_FILTERS,
-        seed: int | None = None,
-        **kwargs,
-    ):
+    hyperparameter_class = DCGANHyperparameters
+
+    def __init__(self, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.noise_dim = int(noise_dim)
-        self.generator_filters = tuple(int(width) for width in generator_filters)
-        self.discriminator_filters = tuple(int(width) for width in discriminator_filters)
         self.seed = seed
         self.generator = networks.build_generator(self.noise_dim, self.generator_filters)
         self.discriminator = networks.build_discriminator(self.discriminator_filters)
@@ -115,13 +108,7 @@ class DCGAN(GANModel):
     # -- serialisation ------------------------------------------------------------------------
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "noise_dim": self.noise_dim,
-            "generator_filters": list(self.generator_filters),
-            "discriminator_filters": list(self.discriminator_filters),
-            "seed": self.seed,
-        }
+        return {**super().get_config(), "seed": self.seed}
 
 
 def fixed_noise(count: int, noise_dim: int, seed: int) -> np.ndarray:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from single_gan import networks
+from single_gan.hyperparameters import RENAMED, DCGANHyperparameters
 from single_gan.model import DCGAN
+from training.hyperparameters import upgrade_config
 from training.registry import Benchmark, ModelSpec
-
-# The run config values the DCGAN's constructor takes as they are (single_gan.train's flags of the same names).
-MODEL_ARGUMENTS = ["noise_dim", "generator_filters", "discriminator_filters"]
 
 
 def build_model(config: dict) -> DCGAN:
     """The DCGAN a run's config describes; its training noise is drawn from the run's seed."""
-    return DCGAN(**{name: config[name] for name in MODEL_ARGUMENTS}, seed=config["seed"])
+    config = upgrade_config(config, RENAMED)
+    return DCGAN(**DCGANHyperparameters.arguments(config), seed=config["seed"])
 
 
 MODEL = ModelSpec(

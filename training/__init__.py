@@ -5,14 +5,15 @@ A model's `train.py` is thin:
     from training import fit, flags, run
 
     flags.define_common_flags(batch_size=16, learning_rate=2e-4, beta_1=0.5)   # + its own flags
-    config = flags.config_from_flags("xgan", ["gan_weight", ...])
+    config = flags.config_from_flags("xgan", ["adversarial_weight", ...])
     current = run.setup_run("xgan", config)            # seeds, dtype policy, strategy, run dir, its config
     model = fit.build_and_compile(current, config, lambda: XGAN(...))
     fit.fit(model, dataset, current, config, fit.take_fixed_inputs(dataset, config["num_grid_samples"]))
 
 (`fit.train_from_config(MODEL, config, build_dataset)` does the last three, with the dataset, for a registered model.)
 
-Modules: `flags` (common CLI flags -> config dict, presets), `run` (run setup and the run directory's layout),
+Modules: `flags` (common CLI flags -> config dict, recipes), `hyperparameters` (a model's hyperparameters,
+declared once: flags, config entries, constructor arguments), `run` (run setup and the run directory's layout),
 `host_memory` (malloc's mmap threshold, so a step's freed buffers leave the resident set),
 `schedules` (learning rates), `optimizers` (Adam and SGD, weight decay
 coupled or decoupled, loss scaling), `gradients` (loss scaling and updates

@@ -5,9 +5,9 @@ A model package's `train.py` defines its own flags, then
     define_common_flags(batch_size=16, learning_rate=2e-4, beta_1=0.5, jit_compile=True)
 
 with its own measured or published defaults, and after parsing turns both into
-one plain, JSON-serialisable dict with `config_from_flags("xgan", ["gan_weight", ...])`.
-A model with named settings (the report's experiments, say) resolves them with
-`apply_preset`, so flags given on the command line still win. Parsing refuses
+one plain, JSON-serialisable dict with `config_from_flags("xgan", ["adversarial_weight", ...])`.
+A model with named settings (a --recipe: the report's experiments, say) resolves them with
+`apply_recipe`, so flags given on the command line still win. Parsing refuses
 a value out of its flag's range (a negative learning rate, beta_1 = 1, ...) with
 one line naming the flag.
 """
@@ -248,14 +248,14 @@ def config_from_flags(model_name: str, extra_flag_names=(), flag_values: flags.F
     return _resolve_derived_defaults(config, flag_values)
 
 
-def apply_preset(config: dict, preset: dict, flag_values: flags.FlagValues = flags.FLAGS) -> dict:
-    """`config` with `preset`'s values ({flag name: value}) for every flag not given on the command line.
+def apply_recipe(config: dict, recipe: dict, flag_values: flags.FlagValues = flags.FLAGS) -> dict:
+    """`config` with `recipe`'s values ({flag name: value}) for every flag not given on the command line.
 
-    Defaults derived from a flag the preset sets (--g_learning_rate from
-    --learning_rate, say) follow the preset's value.
+    Defaults derived from a flag the recipe sets (--g_learning_rate from
+    --learning_rate, say) follow the recipe's value.
     """
-    config = {**config, **{name: value for name, value in preset.items() if not flag_values[name].present}}
-    return _resolve_derived_defaults(config, flag_values, keep=preset)
+    config = {**config, **{name: value for name, value in recipe.items() if not flag_values[name].present}}
+    return _resolve_derived_defaults(config, flag_values, keep=recipe)
 
 
 def _resolve_derived_defaults(config: dict, flag_values: flags.FlagValues, keep=()) -> dict:
@@ -278,8 +278,19 @@ class _IntListParser(flags.ListParser):
         return numbers
 
 
-def define_int_list(name: str, default, help: str, flag_values: flags.FlagValues = flags.FLAGS) -> None:
-    """A flag `--name=256,128,64` whose value is a list of positive ints (e.g. layer widths)."""
+def define_int_list(
+    name: str, default, help: str, flag_values: flags.FlagValues = flags.FLAGS, module_name: str | None = None
+) -> None:
+    """A flag `--name=256,128,64` whose value is a list of positive ints (e.g. layer widths).
+
+    module_name: the module whose --help lists it (default: training.flags, listed by --helpfull).
+    """
     flags.DEFINE(
-        _IntListParser(), name, list(default), help, flag_values=flag_values, serializer=flags.CsvListSerializer(",")
+        _IntListParser(),
+        name,
+        list(default),
+        help,
+        flag_values=flag_values,
+        serializer=flags.CsvListSerializer(","),
+        module_name=module_name,
     )

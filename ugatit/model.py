@@ -40,8 +40,10 @@ from keras import ops
 
 from training import gradients
 from training.gan_model import GANModel
+from training.hyperparameters import HasHyperparameters
 from training.images import heatmap_overlay, to_unit_range
 from ugatit import factored_updates, kernel_gradients, keypoints, losses, networks
+from ugatit.hyperparameters import UGATITHyperparameters
 
 # Generator name: (source domain, target domain, direction).
 GENERATORS = {"genA2B": ("A", "B", "face2cartoon"), "genB2A": ("B", "A", "cartoon2face")}
@@ -59,37 +61,25 @@ LOSS_TERMS = ("adversarial", "cycle", "identity", "cam")
 TRACKERS = ("D_A", "D_B", *(f"{term}_{domain}" for domain in "AB" for term in LOSS_TERMS), "keypoint")
 
 
-class UGATIT(GANModel):
+class UGATIT(HasHyperparameters, GANModel):
     """U-GAT-IT at one image size; `model(a)` is genA2B's translation of faces a in [-1, 1].
 
     Args:
-      image_size: side of the square training images (256 in the paper), a multiple of 4.
-      light: the light generators (their MLP sees pooled features), 10.6M parameters each instead of 279M at 256 px.
-      filters: the width of every network's first convolution, doubled by each downsampling (the reference's --ch).
-      adversarial_weight, cycle_weight, identity_weight, cam_weight: λ1 - λ4 (1, 10, 10, 1000).
+      **hyperparameters: the fields of `UGATITHyperparameters`: the image size (256 in the paper), the light
+        generators (their MLP sees pooled features; 10.6M parameters each instead of 279M at 256 px), the width
+        of every network's first convolution (the reference's --ch), and λ1 - λ4 (adversarial_weight,
+        cycle_weight, identity_weight, cam_weight: 1, 10, 10, 1000).
       keypoint_method: "off", or how the keypoint loss joins: "m1" (x cycle weight), "m2" (x adversarial
         weight), "m3" (its own optimizer, genA2B only).
       The training batch is (a, b), or (a, b, a's landmarks [B, 5, 2] in pixels) with a keypoint loss.
     """
 
-    def __init__(
-        self,
-        image_size: int = 256,
-        light: bool = False,
-        filters: int = networks.BASE_FILTERS,
-        adversarial_weight: float = 1.0,
-        cycle_weight: float = 10.0,
-        identity_weight: float = 10.0,
-        cam_weight: float = 1000.0,
-        keypoint_method: str = "off",
-        **kwargs,
-    ):
+    hyperparameter_class = UGATITHyperparameters
+
+    def __init__(self, keypoint_method: str = "off", **kwargs):
         super().__init__(**kwargs)
         if keypoint_method not in KEYPOINT_METHODS:
             raise ValueError(f"keypoint_method must be one of {KEYPOINT_METHODS}, got {keypoint_method!r}")
-        self.image_size, self.light, self.filters = int(image_size), bool(light), int(filters)
-        self.adversarial_weight, self.cycle_weight = float(adversarial_weight), float(cycle_weight)
-        self.identity_weight, self.cam_weight = float(identity_weight), float(cam_weight)
         self.keypoint_method = keypoint_method
         self.generators = {
             name: networks.ugatit_generator(self.image_size, self.light, self.filters, name=name) for name in GENERATORS
@@ -281,17 +271,7 @@ class UGATIT(GANModel):
     # -- serialisation --------------------------------------------------------------------------
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "image_size": self.image_size,
-            "light": self.light,
-            "filters": self.filters,
-            "adversarial_weight": self.adversarial_weight,
-            "cycle_weight": self.cycle_weight,
-            "identity_weight": self.identity_weight,
-            "cam_weight": self.cam_weight,
-            "keypoint_method": self.keypoint_method,
-        }
+        return {**super().get_config(), "keypoint_method": self.keypoint_method}
 
 
 def _unpack(data) -> tuple:

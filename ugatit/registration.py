@@ -5,25 +5,17 @@ from __future__ import annotations
 from preprocessing import data_flags
 from training.registry import Benchmark, ModelSpec
 from ugatit import keypoints
+from ugatit.hyperparameters import UGATITHyperparameters
 from ugatit.model import DIRECTIONS, UGATIT
 
-# The run config values UGATIT's constructor takes as they are (ugatit.train's flags of the same names).
-MODEL_ARGUMENTS = [
-    "image_size",
-    "light",
-    "filters",
-    "adversarial_weight",
-    "cycle_weight",
-    "identity_weight",
-    "cam_weight",
-]
 REFERENCE_BATCH = ((1, 256, 256, 3), (1, 256, 256, 3))
 # The keypoint predictor's batches (the report does not say; the GAN's batch of 1 would make an epoch 2048 steps).
 KEYPOINT_BATCH_SIZE = 16
 
 
 def build_model(config: dict) -> UGATIT:
-    return UGATIT(**{name: config[name] for name in MODEL_ARGUMENTS}, keypoint_method=config["keypoint_loss"])
+    """The U-GAT-IT a run's config describes, with its keypoint loss."""
+    return UGATIT(**UGATITHyperparameters.arguments(config), keypoint_method=config["keypoint_loss"])
 
 
 def keypoint_training_data(config: dict):

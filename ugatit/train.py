@@ -32,9 +32,10 @@ from preprocessing import data_flags
 from preprocessing.pipeline import unpaired
 from training import fit
 from training import flags as training_flags
-from ugatit import memory, networks
+from ugatit import memory
+from ugatit.hyperparameters import UGATITHyperparameters
 from ugatit.model import KEYPOINT_METHODS
-from ugatit.registration import MODEL, MODEL_ARGUMENTS
+from ugatit.registration import MODEL
 
 DOMAINS = {
     "face": ("synthetic:photo:2048", "the face domain (A, translated to cartoons by genA2B)"),
@@ -47,39 +48,7 @@ KEYPOINT_FLAGS = ["keypoint_loss", "keypoint_pretrain_epochs", "keypoint_block_s
 def define_flags(flag_values: flags.FlagValues) -> None:
     """Every flag of the CLI, in `flag_values` (a function, so tests and benchmarks can parse into their own)."""
     data_flags.define_domain_flags(DOMAINS, flag_values, augment_default="flip,random_crop")
-    flags.DEFINE_integer(
-        "image_size",
-        256,
-        f"Side of the square training images, a multiple of 4 and at least "
-        f"{networks.smallest_discriminator_input(networks.GLOBAL_DISCRIMINATOR_LAYERS)} (the global discriminator's "
-        "five halvings).",
-        lower_bound=networks.smallest_discriminator_input(networks.GLOBAL_DISCRIMINATOR_LAYERS),
-        flag_values=flag_values,
-    )
-    flags.register_validator(
-        "image_size", lambda size: size % 4 == 0, "must be a multiple of 4", flag_values=flag_values
-    )
-    flags.DEFINE_bool(
-        "light",
-        False,
-        "Light generators: the MLP that makes AdaLIN's gamma and beta sees the pooled features, not the whole "
-        "flattened map (10.6M instead of 279M parameters per generator at 256 px).",
-        flag_values=flag_values,
-    )
-    flags.DEFINE_integer(
-        "filters",
-        networks.BASE_FILTERS,
-        "Width of every network's first convolution, doubled by each downsampling (the reference's --ch).",
-        lower_bound=4,
-        flag_values=flag_values,
-    )
-    for name, default, what in (
-        ("adversarial_weight", 1.0, "λ1: the least-squares adversarial terms (patch and CAM logits)"),
-        ("cycle_weight", 10.0, "λ2: the cycle terms |x - G_t→s(G_s→t(x))|"),
-        ("identity_weight", 10.0, "λ3: the identity terms |x - G_s→t(x)| on target-domain images"),
-        ("cam_weight", 1000.0, "λ4: the generators' CAM terms (binary cross-entropy of their auxiliary classifier)"),
-    ):
-        flags.DEFINE_float(name, default, f"Weight {what}.", lower_bound=0.0, flag_values=flag_values)
+    UGATITHyperparameters.define_flags(flag_values)
     flags.DEFINE_enum(
         "keypoint_loss",
         "off",
@@ -154,10 +123,10 @@ def build_dataset(config: dict):
 def resolve_config(flag_values: flags.FlagValues) -> dict:
     """The parsed flags as a config; full mode's malloc mmap threshold unless given; with a keypoint loss and no
     --keypoint_augment, no augmentation."""
-    names = [*MODEL_ARGUMENTS, *KEYPOINT_FLAGS, *DATA_FLAGS]
+    names = [*UGATITHyperparameters.flag_names(), *KEYPOINT_FLAGS, *DATA_FLAGS]
     config = training_flags.config_from_flags(MODEL.name, names, flag_values)
     if not config["light"]:
-        config = training_flags.apply_preset(config, memory.FULL_MODE_RECIPE, flag_values)
+        config = training_flags.apply_recipe(config, memory.FULL_MODE_RECIPE, flag_values)
     if config["keypoint_loss"] != "off" and not config["keypoint_augment"]:
         config.update({f"{domain}_augment": "" for domain in DOMAINS})
     return data_flags.fill_random_crop_load_sizes(config, DOMAINS, config["image_size"])

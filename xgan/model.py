@@ -29,11 +29,12 @@ from keras import ops
 
 from training import gradients
 from training.gan_model import GANModel
+from training.hyperparameters import HasHyperparameters
 from xgan import losses, networks
+from xgan.hyperparameters import DISCRIMINATE_OPTIONS, XGANHyperparameters
 from xgan.networks import DOMAINS, EMBEDDING_SIZE, IMAGE_SHAPE
 
 TRANSLATIONS = (("face", "cartoon"), ("cartoon", "face"))
-DISCRIMINATE_OPTIONS = {"cartoon": ("cartoon",), "both": DOMAINS}
 DIRECTIONS = tuple(f"{source}2{target}" for source, target in TRANSLATIONS)
 SPREAD_TRACKERS = {domain: f"{domain}_embedding_spread" for domain in DOMAINS}
 
@@ -57,15 +58,15 @@ def _other(domain: str) -> str:
 
 
 @keras.saving.register_keras_serializable(package="xgan")
-class XGAN(GANModel):
+class XGAN(HasHyperparameters, GANModel):
     """XGAN on an unpaired dataset of `(face_batch, cartoon_batch)`, float32 [B, 64, 64, 3] in [-1, 1].
 
     Args:
-        reconstruction_weight: ω_rec, on L_rec of both domains.
-        domain_adversarial_weight: ω_d, on L_dann.
-        semantic_weight: ω_s, on L_sem,1->2 + L_sem,2->1.
-        gan_weight: ω_gan, on the generator's adversarial loss of each discriminated domain.
-        teacher_weight: ω_t, on L_teach; used only when `teacher` is given.
+        **hyperparameters: the fields of `XGANHyperparameters` (the paper's model by default): the ω weights
+            (reconstruction_weight on L_rec of both domains, domain_adversarial_weight on L_dann,
+            semantic_weight on L_sem,1->2 + L_sem,2->1, adversarial_weight on the generator's adversarial
+            loss of each discriminated domain, teacher_weight on L_teach, used only when `teacher` is given),
+            and the options below.
         semantic_distance: "l1" (paper default), "l2" or "cosine"; also the teacher distance.
         gan_loss: "bce" (binary cross-entropy on logits, the report's) or "lsgan".
         discriminate: "cartoon" (a discriminator on translated cartoons only, as
@@ -80,12 +81,6 @@ class XGAN(GANModel):
             confusion is at its optimum when c_dann cannot tell at all.
         gradient_reversal_scale: λ, the weight of the encoders' share of the
             c_dann gradient (reversed by c_dann's first layer under "reversal").
-        gradient_reversal_ramp_steps: 0 keeps λ constant. Otherwise the
-            gradient the encoders receive from L_dann grows as Ganin &
-            Lempitsky's (2015) schedule λ_p = λ (2 / (1 + exp(-10 p)) - 1), p
-            the fraction of these generator steps done (then 1): early
-            reversed gradients from a classifier that has not learnt anything
-            yet only push the embeddings about.
         warmup_steps: W. The auto-encoders train alone (only ω_rec L_rec) for
             the first W generator steps; every other term then grows linearly
             to its full weight over the next W. At initialisation the encoders
@@ -99,6 +94,12 @@ class XGAN(GANModel):
             decoder keeps its colours and layout from the first step, where
             independent random halves would meet in unrelated parts of the
             embedding.
+        gradient_reversal_ramp_steps: 0 keeps λ constant. Otherwise the
+            gradient the encoders receive from L_dann grows as Ganin &
+            Lempitsky's (2015) schedule λ_p = λ (2 / (1 + exp(-10 p)) - 1), p
+            the fraction of these generator steps done (then 1): early
+            reversed gradients from a classifier that has not learnt anything
+            yet only push the embeddings about.
         teacher: optional frozen Keras model mapping a face image batch
             [B, 64, 64, 3] in [-1, 1] to a [B, 1024] embedding (L_teach pulls
             e_face(x) towards it). Wrap any preprocessing or projection it needs
@@ -107,57 +108,24 @@ class XGAN(GANModel):
     Use `compile(g_optimizer=..., d_optimizer=...)` then `fit(dataset)`.
     """
 
-    def __init__(
-        self,
-        reconstruction_weight: float = 1.0,
-        domain_adversarial_weight: float = 1.0,
-        semantic_weight: float = 1.0,
-        gan_weight: float = 1.0,
-        teacher_weight: float = 1.0,
-        semantic_distance: str = "l1",
-        gan_loss: str = "bce",
-        discriminate: str = "cartoon",
-        domain_objective: str = "confusion",
-        gradient_reversal_scale: float = 1.0,
-        gradient_reversal_ramp_steps: int = 0,
-        warmup_steps: int = 0,
-        mirror_private_init: bool = True,
-        teacher: keras.Model | None = None,
-        **kwargs,
-    ):
+    hyperparameter_class = XGANHyperparameters
+
+    def __init__(self, gradient_reversal_ramp_steps: int = 0, teacher: keras.Model | None = None, **kwargs):
         super().__init__(**kwargs)
-        losses.check_option("semantic_distance", semantic_distance, losses.SEMANTIC_DISTANCES)
-        losses.check_option("gan_loss", gan_loss, losses.GAN_LOSSES)
-        losses.check_option("discriminate", discriminate, tuple(DISCRIMINATE_OPTIONS))
-        losses.check_option("domain_objective", domain_objective, losses.DOMAIN_OBJECTIVES)
-        self.reconstruction_weight = float(reconstruction_weight)
-        self.domain_adversarial_weight = float(domain_adversarial_weight)
-        self.semantic_weight = float(semantic_weight)
-        self.gan_weight = float(gan_weight)
-        self.teacher_weight = float(teacher_weight)
-        self.semantic_distance = semantic_distance
-        self.gan_loss = gan_loss
-        self.discriminate = discriminate
-        self.domain_objective = domain_objective
-        self.gradient_reversal_scale = float(gradient_reversal_scale)
         if gradient_reversal_ramp_steps < 0:
             raise ValueError(f"gradient_reversal_ramp_steps must be >= 0, got {gradient_reversal_ramp_steps}")
         self.gradient_reversal_ramp_steps = int(gradient_reversal_ramp_steps)
-        if warmup_steps < 0:
-            raise ValueError(f"warmup_steps must be >= 0, got {warmup_steps}")
-        self.warmup_steps = int(warmup_steps)
 
         self.private_encoders = {domain: networks.build_private_encoder(domain) for domain in DOMAINS}
         self.shared_encoder = networks.build_shared_encoder()
         self.shared_decoder = networks.build_shared_decoder()
         self.private_decoders = {domain: networks.build_private_decoder(domain) for domain in DOMAINS}
-        self.mirror_private_init = bool(mirror_private_init)
         if self.mirror_private_init:
             for halves in (self.private_encoders, self.private_decoders):
                 halves["cartoon"].set_weights(halves["face"].get_weights())
         self.domain_classifier = networks.build_domain_classifier(self.gradient_reversal_scale)
         self.discriminators = {
-            domain: networks.build_discriminator(domain) for domain in DISCRIMINATE_OPTIONS[discriminate]
+            domain: networks.build_discriminator(domain) for domain in DISCRIMINATE_OPTIONS[self.discriminate]
         }
         self.teacher = teacher
         if teacher is not None:
@@ -173,7 +141,7 @@ class XGAN(GANModel):
             "gan_loss",
             *SPREAD_TRACKERS.values(),
         ]
-        names += ["domain_confusion_loss"] if domain_objective == "confusion" else []
+        names += ["domain_confusion_loss"] if self.domain_objective == "confusion" else []
         names += ["teacher_loss"] if teacher is not None else []
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
         self.built = True  # every sub-network was built from its input shape above
@@ -282,7 +250,7 @@ class XGAN(GANModel):
         translation_terms = (
             self.domain_adversarial_weight * encoders_domain_term
             + self.semantic_weight * semantic
-            + self.gan_weight * gan
+            + self.adversarial_weight * gan
         )
         if self.teacher is not None:
             result["teacher_loss"] = losses.teacher_loss(
@@ -411,19 +379,7 @@ class XGAN(GANModel):
     def get_config(self):
         return {
             **super().get_config(),
-            "reconstruction_weight": self.reconstruction_weight,
-            "domain_adversarial_weight": self.domain_adversarial_weight,
-            "semantic_weight": self.semantic_weight,
-            "gan_weight": self.gan_weight,
-            "teacher_weight": self.teacher_weight,
-            "semantic_distance": self.semantic_distance,
-            "gan_loss": self.gan_loss,
-            "discriminate": self.discriminate,
-            "domain_objective": self.domain_objective,
-            "gradient_reversal_scale": self.gradient_reversal_scale,
             "gradient_reversal_ramp_steps": self.gradient_reversal_ramp_steps,
-            "warmup_steps": self.warmup_steps,
-            "mirror_private_init": self.mirror_private_init,
             "teacher": None if self.teacher is None else keras.saving.serialize_keras_object(self.teacher),
         }
 

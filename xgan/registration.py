@@ -4,34 +4,19 @@ from __future__ import annotations
 
 import keras
 
+from training.hyperparameters import upgrade_config
 from training.registry import Benchmark, ModelSpec
+from xgan.hyperparameters import RENAMED, XGANHyperparameters
 from xgan.model import DIRECTIONS, XGAN
 from xgan.networks import IMAGE_SHAPE
-
-# The run config values XGAN's constructor takes as they are (xgan.train's flags of the same names).
-MODEL_ARGUMENTS = [
-    "reconstruction_weight",
-    "domain_adversarial_weight",
-    "semantic_weight",
-    "gan_weight",
-    "teacher_weight",
-    "semantic_distance",
-    "gan_loss",
-    "discriminate",
-    "domain_objective",
-    "gradient_reversal_scale",
-    "warmup_steps",
-    "mirror_private_init",
-]
 
 
 def build_model(config: dict) -> XGAN:
     """The XGAN a run's config describes, with its teacher loaded and the gradient-reversal ramp over the run."""
+    config = upgrade_config(config, RENAMED)
     teacher = keras.saving.load_model(config["teacher_model"], compile=False) if config["teacher_model"] else None
     ramp_steps = config["epochs"] * config["steps_per_epoch"] if config["gradient_reversal_ramp"] == "ganin" else 0
-    return XGAN(
-        **{name: config[name] for name in MODEL_ARGUMENTS}, gradient_reversal_ramp_steps=ramp_steps, teacher=teacher
-    )
+    return XGAN(**XGANHyperparameters.arguments(config), gradient_reversal_ramp_steps=ramp_steps, teacher=teacher)
 
 
 MODEL = ModelSpec(

@@ -28,12 +28,11 @@ from absl import app, flags
 
 from preprocessing import data_flags
 from preprocessing.pipeline import unpaired
-from training import fit
+from training import fit, hyperparameters
 from training import flags as training_flags
-from xgan import losses
-from xgan.model import DISCRIMINATE_OPTIONS
+from xgan.hyperparameters import RENAMED, XGANHyperparameters
 from xgan.networks import IMAGE_SHAPE
-from xgan.registration import MODEL, MODEL_ARGUMENTS
+from xgan.registration import MODEL
 
 DOMAINS = {
     # The report's faces were "centred, cropped, background removed"; synthetic photos carry masks for it.
@@ -44,27 +43,19 @@ DOMAINS = {
 }
 DATA_FLAGS = [*(name for domain in DOMAINS for name in data_flags.domain_flag_names(domain)), data_flags.TFDS_DATA_DIR]
 
-LOSS_WEIGHTS = {
-    "reconstruction_weight": (1.0, "ω_rec: weight of the auto-encoders' reconstruction loss L_rec (both domains)."),
-    "domain_adversarial_weight": (
-        0.1,
-        "ω_d: weight of the encoders' domain term, L_conf or the reversed L_dann (--recipe=report: 1).",
-    ),
-    "semantic_weight": (
-        0.1,
-        "ω_s: weight of the semantic consistency loss L_sem, both directions (--recipe=report: 1).",
-    ),
-    "gan_weight": (
-        0.03,
-        "ω_gan: weight of the generators' adversarial loss on translated images (--recipe=report: 1).",
-    ),
-    "teacher_weight": (1.0, "ω_t: weight of the teacher loss L_teach (only with --teacher_model)."),
+# The training defaults where they differ from the paper's model (docs/experiments.md has the runs behind each).
+TRAINING_DEFAULTS = {
+    "domain_adversarial_weight": 0.1,
+    "semantic_weight": 0.1,
+    "adversarial_weight": 0.03,
+    "warmup_steps": 100,
 }
+LOSS_WEIGHTS = [name for name in XGANHyperparameters.flag_names() if name.endswith("_weight")]
 # The report's settings where the defaults differ: every flag the recipe sets, with the report's value.
 RECIPES = {
     "toolkit": {},
     "report": {
-        **{name: 1.0 for name in LOSS_WEIGHTS},
+        **dict.fromkeys(LOSS_WEIGHTS, 1.0),
         "domain_objective": "reversal",
         "warmup_steps": 0,
         "mirror_private_init": False,
@@ -76,46 +67,7 @@ RECIPES = {
 def define_flags(flag_values: flags.FlagValues) -> None:
     """Every flag of the CLI, in `flag_values` (a function, so tests and benchmarks can parse into their own)."""
     data_flags.define_domain_flags(DOMAINS, flag_values)
-    for name, (default, help_text) in LOSS_WEIGHTS.items():
-        flags.DEFINE_float(name, default, help_text, lower_bound=0.0, flag_values=flag_values)
-    flags.DEFINE_enum(
-        "semantic_distance",
-        "l1",
-        losses.SEMANTIC_DISTANCES,
-        "Distance of L_sem and L_teach between embeddings: l1 (paper), l2 or cosine.",
-        flag_values=flag_values,
-    )
-    flags.DEFINE_enum(
-        "gan_loss",
-        "bce",
-        losses.GAN_LOSSES,
-        "Adversarial loss: bce (binary cross-entropy on logits, the report's) or lsgan (least squares).",
-        flag_values=flag_values,
-    )
-    flags.DEFINE_enum(
-        "discriminate",
-        "cartoon",
-        list(DISCRIMINATE_OPTIONS),
-        "Domains with a discriminator on translated images: cartoon (the report) or both (the paper).",
-        flag_values=flag_values,
-    )
-    flags.DEFINE_enum(
-        "domain_objective",
-        "confusion",
-        losses.DOMAIN_OBJECTIVES,
-        "How the encoders play against the DANN classifier c_dann: confusion (they minimise the "
-        "cross-entropy to 1/2, Tzeng et al. 2015; c_dann trains with the discriminators) or reversal "
-        "(the paper and --recipe=report: c_dann trains behind a gradient-reversal layer, the encoders "
-        "maximise L_dann).",
-        flag_values=flag_values,
-    )
-    flags.DEFINE_float(
-        "gradient_reversal_scale",
-        1.0,
-        "λ: weight of the encoders' share of the c_dann gradient (reversed under --domain_objective=reversal).",
-        lower_bound=0.0,
-        flag_values=flag_values,
-    )
+    XGANHyperparameters.define_flags(flag_values, **TRAINING_DEFAULTS)
     flags.DEFINE_enum(
         "gradient_reversal_ramp",
         "ganin",
@@ -123,23 +75,6 @@ def define_flags(flag_values: flags.FlagValues) -> None:
         "How λ of the gradient reversal evolves: ganin (from 0 to --gradient_reversal_scale over the "
         "run, as Ganin & Lempitsky 2015: λ_p = λ (2 / (1 + exp(-10 p)) - 1), p the fraction of training "
         "done) or constant (--gradient_reversal_scale from the first step).",
-        flag_values=flag_values,
-    )
-    flags.DEFINE_integer(
-        "warmup_steps",
-        100,
-        "Auto-encoder warm-up: only L_rec trains for this many steps, then the other terms grow "
-        "linearly to their full weight over as many again (0: every term from the first step, as "
-        "the paper and --recipe=report).",
-        lower_bound=0,
-        flag_values=flag_values,
-    )
-    flags.DEFINE_bool(
-        "mirror_private_init",
-        True,
-        "Start the cartoon's private encoder and decoder halves as copies of the face's (still separate "
-        "variables), so both auto-encoders begin as one; --nomirror_private_init (and --recipe=report) draws "
-        "them independently.",
         flag_values=flag_values,
     )
     flags.DEFINE_string(
@@ -171,6 +106,7 @@ def define_flags(flag_values: flags.FlagValues) -> None:
         jit_compile=True,
         log_every_n_steps=50,
     )
+    hyperparameters.define_renamed_flags(RENAMED, flag_values)
 
 
 FLAGS = flags.FLAGS
@@ -186,10 +122,9 @@ def build_dataset(config: dict):
 
 def resolve_config(flag_values: flags.FlagValues) -> dict:
     """The parsed flags as a config, with the recipe's values for the flags not given on the command line."""
-    config = training_flags.config_from_flags(
-        MODEL.name, ["recipe", *MODEL_ARGUMENTS, "gradient_reversal_ramp", "teacher_model", *DATA_FLAGS], flag_values
-    )
-    return training_flags.apply_preset(config, RECIPES[config["recipe"]], flag_values)
+    names = ["recipe", *XGANHyperparameters.flag_names(), "gradient_reversal_ramp", "teacher_model", *DATA_FLAGS]
+    config = training_flags.config_from_flags(MODEL.name, names, flag_values)
+    return training_flags.apply_recipe(config, RECIPES[config["recipe"]], flag_values)
 
 
 def main(argv):

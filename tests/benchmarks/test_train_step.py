@@ -113,7 +113,7 @@ def test_a_mixed_precision_timing_runs_under_its_policy_and_restores_float32():
 def test_the_train_clis_default_setup_is_a_run_with_no_flags():
     config, dataset = train_step.default_training_setup("single_gan")
 
-    assert (config["model"], config["preset"], config["batch_size"], config["learning_rate"]) == (
+    assert (config["model"], config["recipe"], config["batch_size"], config["learning_rate"]) == (
         "single_gan",
         "exp3",
         128,

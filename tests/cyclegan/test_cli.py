@@ -139,25 +139,42 @@ def test_a_missing_mask_skips_that_image_and_says_so(trained_run, tmp_path):
     assert "no mask 000000.* in" in result.stdout and not (tmp_path / "out" / "000000.png").exists()
 
 
+def parse_config(*argv) -> dict:
+    """The config cyclegan.train resolves from the command line `argv`."""
+    flag_values = flags.FlagValues()
+    train.define_flags(flag_values)
+    flag_values(["cyclegan.train", *argv])
+    return train.resolve_config(flag_values)
+
+
 @pytest.fixture
 def parsed():
     """`parsed(*argv)` -> the config cyclegan.train resolves from that command line."""
-
-    def parse(*argv):
-        flag_values = flags.FlagValues()
-        train.define_flags(flag_values)
-        flag_values(["cyclegan.train", *argv])
-        return train.resolve_config(flag_values)
-
-    return parse
+    return parse_config
 
 
-def test_an_experiment_sets_its_values_and_command_line_flags_win(parsed):
-    config = parsed("--experiment=sgd", "--momentum=0.5")
+def test_a_recipe_sets_its_values_and_command_line_flags_win(parsed):
+    config = parsed("--recipe=sgd", "--momentum=0.5")
     assert (config["optimizer"], config["learning_rate"], config["momentum"]) == ("sgd", 1e-3, 0.5)
-    assert parsed("--experiment=no_cycle_no_identity")["cycle_loss"] == "none"
-    assert parsed("--experiment=no_cycle_no_identity")["lambda_identity"] == 0.0
-    assert parsed("--experiment=anime_baseline")["g_learning_rate"] == 1e-4
+    assert parsed("--recipe=no_cycle_no_identity")["cycle_loss"] == "none"
+    assert parsed("--recipe=no_cycle_no_identity")["relative_identity_weight"] == 0.0
+    assert parsed("--recipe=anime_baseline")["g_learning_rate"] == 1e-4
+
+
+def test_the_old_experiment_and_lambda_flags_still_work_with_a_warning(parsed, capsys):
+    old = parsed("--experiment=no_identity", "--lambda_a=3", "--lambda_b=4", "--lambda_identity=0.25")
+    new = parsed("--recipe=no_identity", "--cycle_weight_a=3", "--cycle_weight_b=4", "--relative_identity_weight=0.25")
+
+    assert old == new
+    assert (new["recipe"], new["relative_identity_weight"]) == ("no_identity", 0.25)  # given: wins over the recipe
+    assert not {"experiment", "lambda_a", "lambda_b", "lambda_identity"} & set(old)
+    warnings = capsys.readouterr().err.splitlines()
+    assert warnings == [
+        "warning: --experiment is deprecated; use --recipe",
+        "warning: --lambda_a is deprecated; use --cycle_weight_a",
+        "warning: --lambda_b is deprecated; use --cycle_weight_b",
+        "warning: --lambda_identity is deprecated; use --relative_identity_weight",
+    ]
 
 
 def test_dataset_dir_names_both_train_folders_and_the_generator_depth_follows_the_size(parsed):

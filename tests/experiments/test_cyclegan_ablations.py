@@ -1,6 +1,6 @@
-"""`python -m experiments.cyclegan_ablations`: trains, translates and scores each preset, then writes the table.
+"""`python -m experiments.cyclegan_ablations`: trains, translates and scores each recipe, then writes the table.
 
-The end-to-end runs (one CycleGAN training per preset) are slow: `make test-slow`."""
+The end-to-end runs (one CycleGAN training per recipe) are slow: `make test-slow`."""
 
 import json
 import subprocess
@@ -26,7 +26,7 @@ def run_ablations(runs_dir: Path, *arguments) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def inception_ablations(tmp_path_factory, inception_weights) -> Path:
-    """Two presets scored with the Inception Score of a random-weight InceptionV3 at its smallest input."""
+    """Two recipes scored with the Inception Score of a random-weight InceptionV3 at its smallest input."""
     runs_dir = tmp_path_factory.mktemp("ablations")
     score_flags = f"--inception_weights={inception_weights} --inception_size={SMALL_INCEPTION_SIZE} --is_splits=2"
     run_ablations(
@@ -36,12 +36,12 @@ def inception_ablations(tmp_path_factory, inception_weights) -> Path:
 
 
 @pytest.mark.slow
-def test_each_preset_trains_with_its_losses_and_translates_the_held_out_inputs(inception_ablations):
-    for experiment, lambda_identity, cycle_loss in [("standard", 0.5, "both"), ("no_cycle_no_identity", 0.0, "none")]:
+def test_each_recipe_trains_with_its_losses_and_translates_the_held_out_inputs(inception_ablations):
+    for experiment, identity_weight, cycle_loss in [("standard", 0.5, "both"), ("no_cycle_no_identity", 0.0, "none")]:
         config = json.loads((inception_ablations / experiment / "config.json").read_text())
-        assert (config["experiment"], config["lambda_identity"], config["cycle_loss"]) == (
+        assert (config["recipe"], config["relative_identity_weight"], config["cycle_loss"]) == (
             experiment,
-            lambda_identity,
+            identity_weight,
             cycle_loss,
         )
         assert len(list((inception_ablations / experiment / "test_a2b").glob("*.png"))) == 6
@@ -49,7 +49,7 @@ def test_each_preset_trains_with_its_losses_and_translates_the_held_out_inputs(i
 
 
 @pytest.mark.slow
-def test_the_table_has_a_row_per_preset_with_its_score_and_the_reports_beside_it(inception_ablations):
+def test_the_table_has_a_row_per_recipe_with_its_score_and_the_reports_beside_it(inception_ablations):
     table = (inception_ablations / cyclegan_ablations.TABLE_FILE).read_text().splitlines()
     assert table[0] == "| experiment | IS (InceptionV3) | report's IS (InceptionV3, its data) |"
     rows = {line.split(" | ")[0].strip("| "): line.split(" | ")[1:] for line in table[2:4]}

@@ -25,7 +25,7 @@ def test_a_probe_trains_with_the_given_flags_scores_the_run_and_prints_its_row(t
         f"--runs_dir={tmp_path}",
         "--semantics_flags=--num_train_images=32 --epochs=1 --num_oracle_images=8 --num_examples=2",
         "--",
-        "--gan_weight=0.5",
+        "--adversarial_weight=0.5",
         "--face_source=synthetic:photo:8",
         "--cartoon_source=synthetic:cartoon:8",
         "--num_grid_samples=2",
@@ -34,10 +34,10 @@ def test_a_probe_trains_with_the_given_flags_scores_the_run_and_prints_its_row(t
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=True)
     row = json.loads(result.stdout.strip().splitlines()[-1])
     assert (row["probe"], row["steps"], row["num_images"], row["direction"]) == ("tiny", 2, 8, "face2cartoon")
-    assert row["train_flags"][0] == "--gan_weight=0.5"
+    assert row["train_flags"][0] == "--adversarial_weight=0.5"
     assert 0.0 <= row["translations_mean"] <= 1.0 and 0.0 < row["chance_mean"] < 1.0
     config = json.loads((tmp_path / "tiny" / "config.json").read_text())
-    assert (config["gan_weight"], config["steps_per_epoch"], config["batch_size"]) == (0.5, 2, 4)
+    assert (config["adversarial_weight"], config["steps_per_epoch"], config["batch_size"]) == (0.5, 2, 4)
     assert (tmp_path / "classifiers").is_dir() and (tmp_path / "scores" / "tiny").is_dir()
 
 

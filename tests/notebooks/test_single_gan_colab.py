@@ -11,7 +11,7 @@ def test_single_gan_colab_notebook_trains_and_samples(tmp_path):
 EPOCHS = 2
 STEPS_PER_EPOCH = 1
 BATCH_SIZE = 4
-PRESET = "exp3"
+RECIPE = "exp3"
 SOURCE = "synthetic:cartoon:8"
 MIXED_PRECISION = "off"
 EXTRA_FLAGS = ["--generator_filters=8,4", "--discriminator_filters=4", "--num_grid_samples=4"]

@@ -1,4 +1,4 @@
-"""The train and sample CLIs end to end on tiny settings (in process, and `-m single_gan.sample` once); the presets."""
+"""The train and sample CLIs end to end on tiny settings (in process, and `-m single_gan.sample` once); the recipes."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def test_train_writes_tensorboard_grids_their_gif_losses_and_the_generator(run_d
     assert set(history) == {"epoch", "d_loss", "g_loss", "d_real", "d_fake"} and history["epoch"] == [1, 2]
     assert (run_dir / "losses.png").is_file()
     config = json.loads((run_dir / "config.json").read_text())
-    assert (config["preset"], config["learning_rate"], config["normalize"]) == ("exp3", 2e-4, True)
+    assert (config["recipe"], config["learning_rate"], config["normalize"]) == ("exp3", 2e-4, True)
     assert config["generator_filters"] == [16, 8, 4] and config["source"] == "synthetic:cartoon:12"
     assert load_generator(run_dir / "export" / "generator.keras").input_shape == (None, 100)
 
@@ -149,33 +149,39 @@ def test_sample_without_a_trained_run_is_a_one_line_error(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    "preset, learning_rate, normalize",
+    "recipe, learning_rate, normalize",
     [
         ("exp1", 2e-4, False),
         ("exp2", 1e-3, True),
         ("exp3", 2e-4, True),
     ],
 )
-def test_presets_set_the_learning_rate_and_normalisation(preset, learning_rate, normalize):
-    config = parsed_config(f"--preset={preset}")
-    assert (config["preset"], config["learning_rate"], config["normalize"]) == (preset, learning_rate, normalize)
+def test_recipes_set_the_learning_rate_and_normalisation(recipe, learning_rate, normalize):
+    config = parsed_config(f"--recipe={recipe}")
+    assert (config["recipe"], config["learning_rate"], config["normalize"]) == (recipe, learning_rate, normalize)
     # The report's shared setting.
     assert (config["batch_size"], config["beta_1"], config["beta_2"], config["noise_dim"]) == (128, 0.5, 0.999, 100)
 
 
-def test_the_default_preset_is_exp3():
-    assert parsed_config()["preset"] == "exp3"
+def test_the_default_recipe_is_exp3():
+    assert parsed_config()["recipe"] == "exp3"
 
 
-def test_flags_given_on_the_command_line_override_the_preset():
-    config = parsed_config("--preset=exp2", "--learning_rate=5e-4", "--nonormalize")
+def test_the_old_preset_flag_still_picks_the_recipe_with_a_one_line_warning(capsys):
+    config = parsed_config("--preset=exp1")
+    assert (config["recipe"], config["normalize"]) == ("exp1", False) and "preset" not in config
+    assert capsys.readouterr().err == "warning: --preset is deprecated; use --recipe\n"
+
+
+def test_flags_given_on_the_command_line_override_the_recipe():
+    config = parsed_config("--recipe=exp2", "--learning_rate=5e-4", "--nonormalize")
     assert (config["learning_rate"], config["normalize"]) == (5e-4, False)
     # Given, even when equal to its default: exp2's 1e-3 does not replace it.
-    assert parsed_config("--preset=exp2", "--learning_rate=2e-4")["learning_rate"] == 2e-4
+    assert parsed_config("--recipe=exp2", "--learning_rate=2e-4")["learning_rate"] == 2e-4
 
 
 def test_exp1_feeds_the_images_in_0_255():
-    config = parsed_config("--preset=exp1", "--source=synthetic:cartoon:8", "--batch_size=8")
+    config = parsed_config("--recipe=exp1", "--source=synthetic:cartoon:8", "--batch_size=8")
     images = next(iter(train.build_dataset(config))).numpy()
     # White backgrounds and dark outlines: the cartoons span the whole [0, 255] range.
     assert images.min() < 60 and images.max() == 255.0
@@ -185,7 +191,7 @@ def test_every_flag_has_help():
     values = flags.FlagValues()
     train.define_flags(values)
     for name in (
-        "preset",
+        "recipe",
         "normalize",
         "source",
         "crop",
@@ -202,8 +208,8 @@ def test_every_flag_has_help():
         parse(train, "--generator_filters=64,0")
 
 
-def test_the_players_learning_rates_follow_the_preset_unless_given():
-    config = parsed_config("--preset=exp2", "--d_learning_rate=4e-4")
+def test_the_players_learning_rates_follow_the_recipe_unless_given():
+    config = parsed_config("--recipe=exp2", "--d_learning_rate=4e-4")
     assert (config["learning_rate"], config["g_learning_rate"], config["d_learning_rate"]) == (1e-3, 1e-3, 4e-4)
 
 

@@ -16,16 +16,16 @@ from training import flags, run
 def test_config_holds_every_common_flag_with_the_model_defaults_and_its_own_flags():
     values = absl_flags.FlagValues()
     flags.define_common_flags(values, batch_size=16, learning_rate=2e-4, beta_1=0.5, jit_compile=True)
-    absl_flags.DEFINE_float("gan_weight", 1.0, "ω_gan.", flag_values=values)
-    values(["train", "--epochs=7", "--lr_schedule=linear_decay", "--gan_weight=2"])
+    absl_flags.DEFINE_float("adversarial_weight", 1.0, "ω_gan.", flag_values=values)
+    values(["train", "--epochs=7", "--lr_schedule=linear_decay", "--adversarial_weight=2"])
 
-    config = flags.config_from_flags("xgan", ["gan_weight"], flag_values=values)
+    config = flags.config_from_flags("xgan", ["adversarial_weight"], flag_values=values)
 
-    assert set(config) == {"model", "gan_weight", *flags.COMMON_FLAG_NAMES}
+    assert set(config) == {"model", "adversarial_weight", *flags.COMMON_FLAG_NAMES}
     assert config["model"] == "xgan"
     model_defaults = (config["batch_size"], config["learning_rate"], config["beta_1"], config["jit_compile"])
     assert model_defaults == (16, 2e-4, 0.5, True)
-    assert (config["epochs"], config["lr_schedule"], config["gan_weight"]) == (7, "linear_decay", 2.0)
+    assert (config["epochs"], config["lr_schedule"], config["adversarial_weight"]) == (7, "linear_decay", 2.0)
     assert config["decay_start_epoch"] == 3  # default: half of --epochs
     assert all(values[name].help for name in flags.COMMON_FLAG_NAMES)
 
@@ -129,14 +129,14 @@ def test_the_players_learning_rates_default_to_learning_rate_and_override_it():
     assert (given["learning_rate"], given["g_learning_rate"], given["d_learning_rate"]) == (2e-4, 2e-4, 4e-4)
 
 
-def test_a_preset_moves_the_defaults_derived_from_its_values_but_not_given_flags():
+def test_a_recipe_moves_the_defaults_derived_from_its_values_but_not_given_flags():
     values = parsed_common_flags("--g_learning_rate=5e-4")
     config = flags.config_from_flags("toy_gan", flag_values=values)
 
-    preset = flags.apply_preset(config, {"learning_rate": 1e-3, "epochs": 10}, values)
+    recipe = flags.apply_recipe(config, {"learning_rate": 1e-3, "epochs": 10}, values)
 
-    assert (preset["learning_rate"], preset["g_learning_rate"], preset["d_learning_rate"]) == (1e-3, 5e-4, 1e-3)
-    assert preset["decay_start_epoch"] == 5
+    assert (recipe["learning_rate"], recipe["g_learning_rate"], recipe["d_learning_rate"]) == (1e-3, 5e-4, 1e-3)
+    assert recipe["decay_start_epoch"] == 5
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from absl import flags
 from PIL import Image
+
+from xgan import train
+from xgan.registration import MODEL
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -134,9 +138,22 @@ def test_recipe_report_trains_with_the_reports_settings_and_command_line_flags_w
     )
     config = json.loads((run_dir / "config.json").read_text())
     assert config["recipe"] == "report"
-    weights = ["reconstruction_weight", "domain_adversarial_weight", "gan_weight", "teacher_weight"]
+    weights = ["reconstruction_weight", "domain_adversarial_weight", "adversarial_weight", "teacher_weight"]
     assert [config[name] for name in weights] == [1.0, 1.0, 1.0, 1.0]
     assert config["semantic_weight"] == 0.5  # given on the command line
     assert (config["domain_objective"], config["warmup_steps"]) == ("reversal", 0)
     assert (config["mirror_private_init"], config["face_background"]) == (False, "keep")
     assert (run_dir / "export" / "face2cartoon.keras").is_file()
+
+
+def test_the_old_gan_weight_flag_and_config_key_still_set_the_adversarial_weight(capsys):
+    values = flags.FlagValues()
+    train.define_flags(values)
+    values(["xgan.train", "--recipe=report", "--gan_weight=0.5"])
+    config = train.resolve_config(values)
+
+    assert config["adversarial_weight"] == 0.5 and "gan_weight" not in config  # given: wins over the recipe
+    assert capsys.readouterr().err == "warning: --gan_weight is deprecated; use --adversarial_weight\n"
+    old = {("gan_weight" if key == "adversarial_weight" else key): value for key, value in config.items()}
+    assert MODEL.build(old).hyperparameters == MODEL.build(config).hyperparameters
+    assert MODEL.build(old).adversarial_weight == 0.5

@@ -147,7 +147,7 @@ def test_autoencoder_loss_falls_on_a_fixed_batch():
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     faces, cartoons = smooth_images(rng, 4), smooth_images(rng, 4)
-    model = XGAN(domain_adversarial_weight=0.0, semantic_weight=0.0, gan_weight=0.0)
+    model = XGAN(domain_adversarial_weight=0.0, semantic_weight=0.0, adversarial_weight=0.0)
     model.compile(g_optimizer=adam(), d_optimizer=adam())
 
     history = model.fit(
@@ -167,7 +167,7 @@ def test_generator_loss_is_the_weighted_sum_of_the_paper_terms(batch, objective,
         reconstruction_weight=1.5,
         domain_adversarial_weight=0.5,
         semantic_weight=2.0,
-        gan_weight=0.25,
+        adversarial_weight=0.25,
         teacher_weight=3.0,
     )
     model = XGAN(**weights, teacher=tiny_teacher(), discriminate="both", domain_objective=objective)
@@ -357,7 +357,7 @@ def test_get_config_round_trip_keeps_the_hyper_parameters():
         reconstruction_weight=2.0,
         domain_adversarial_weight=0.1,
         semantic_weight=3.0,
-        gan_weight=0.5,
+        adversarial_weight=0.5,
         teacher_weight=0.2,
         semantic_distance="cosine",
         gan_loss="lsgan",
@@ -462,7 +462,7 @@ def test_the_ramp_scales_only_the_encoders_share_of_the_dann_gradient(batch):
     model = XGAN(
         reconstruction_weight=0.0,
         semantic_weight=0.0,
-        gan_weight=0.0,
+        adversarial_weight=0.0,
         gradient_reversal_ramp_steps=100,
         domain_objective="reversal",
     )
