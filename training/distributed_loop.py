@@ -14,14 +14,15 @@ own engine:
 The models' `train_step`s are already written for a strategy: each divides its
 losses by the number of replicas (`training.gradients.scale_loss`) and
 `optimizer.apply` sums the replicas' gradients, so an update is that of the
-global batch's mean loss. (Their losses are `keras.ops` means, as in
-`training.gan_losses`: a `keras.losses.Loss` object already divides by the
-replicas under a strategy, which would count the division twice.) Their `keras.metrics.Mean` trackers hold one value
-per replica (synchronised on read); the mean over replicas of their per-step
-results is the global mean, since every replica takes an equal share of the
-batch. The epoch's logs are its last step's running means, read without a
-cross-worker reduction, so callbacks that run on the chief alone (TensorBoard,
-grids, exports) never start a collective the other workers do not join.
+global batch's mean loss. Their losses are `keras.ops` means, as in
+`training.gan_losses`: a `keras.losses.Loss` object divides by the replicas
+itself under a strategy, which would count the division twice. Their
+`keras.metrics.Mean` trackers hold one value per replica (synchronised on
+read); the mean over replicas of their per-step results is the global mean,
+since every replica takes an equal share of the batch. The epoch's logs are
+its last step's running means, read without a cross-worker reduction, so
+callbacks that run on the chief alone (TensorBoard, grids, exports) never
+start a collective the other workers do not join.
 
 The dataset yields global batches. Sharding by data (`AutoShardPolicy.DATA`)
 makes each worker run the same pipeline and keep its replicas' share of every
