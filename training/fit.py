@@ -13,11 +13,12 @@ import sys
 import keras
 from absl import logging
 
+from training import distributed_loop
 from training.backup import BackupError, ResumableBackup
 from training.callbacks import ImageGridCallback, LossPlotCallback, StopOnNonFiniteLoss, TensorBoardLogger
 from training.export import export_generators
 from training.optimizers import make_optimizer
-from training.run import Run, setup_run
+from training.run import Run, StrategyError, setup_run
 
 EXIT_TRAINING_FAILED = 1
 
@@ -28,14 +29,14 @@ class TrainingDiverged(RuntimeError):
 
 @contextlib.contextmanager
 def one_line_failures():
-    """Around a train CLI's work: a diverged run or an unusable backup ends the process in one line.
+    """Around a train CLI's work: a diverged run, an unusable backup or strategy ends the process in one line.
 
     The line goes to stderr and the exit code is EXIT_TRAINING_FAILED: what
     went wrong is the message, a traceback would only bury it.
     """
     try:
         yield
-    except (TrainingDiverged, BackupError) as error:
+    except (TrainingDiverged, BackupError, StrategyError) as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         sys.exit(EXIT_TRAINING_FAILED)
 
@@ -79,7 +80,8 @@ def fit(model: keras.Model, dataset, run: Run, config: dict, fixed_inputs, extra
     """Trains `model` for `config["epochs"]` x `config["steps_per_epoch"]` steps, resuming from `run`'s backup.
 
     `dataset` yields batches endlessly; `model.fit` distributes it under the
-    strategy. Writes TensorBoard logs, image grids of `model.sample_grid(*fixed_inputs)`
+    strategy (`training.distributed_loop` does on several workers). Writes
+    TensorBoard logs, image grids of `model.sample_grid(*fixed_inputs)`
     (a PNG per epoch and a GIF of them all), the loss history and its plot,
     backs up the training state, and exports the generators. Returns the run's
     history ({"epoch": [...], "<loss>": [...]}), including epochs of the runs it
@@ -122,32 +124,35 @@ def fit(model: keras.Model, dataset, run: Run, config: dict, fixed_inputs, extra
         )
     if done_steps_in_epoch and done_epochs < epochs:
         # Keras restarts the saved epoch from its first step; finish it with the steps it lacks instead.
-        model.fit(
-            dataset,
-            initial_epoch=done_epochs,
-            epochs=done_epochs + 1,
-            steps_per_epoch=steps_per_epoch - done_steps_in_epoch,
-            callbacks=callbacks,
-            verbose=verbose,
-            shuffle=False,
-        )
+        remaining = steps_per_epoch - done_steps_in_epoch
+        _train_epochs(model, dataset, run, callbacks, verbose, done_epochs, done_epochs + 1, remaining)
         done_epochs += 1
     if guard.message is None and done_epochs < epochs:  # the interrupted epoch may have diverged
-        model.fit(
-            dataset,
-            initial_epoch=done_epochs,
-            epochs=epochs,
-            steps_per_epoch=steps_per_epoch,
-            callbacks=callbacks,
-            verbose=verbose,
-            shuffle=False,
-        )
+        _train_epochs(model, dataset, run, callbacks, verbose, done_epochs, epochs, steps_per_epoch)
     if guard.message is not None:
         raise TrainingDiverged(guard.message)
 
     if run.is_chief:
         _print_outputs(run, export_generators(model, run))
+    if run.multi_worker:
+        distributed_loop.wait_for_workers(run.strategy)
     return loss_plot.history()
+
+
+def _train_epochs(model, dataset, run: Run, callbacks, verbose, initial_epoch, epochs, steps_per_epoch) -> None:
+    """`model.fit` from `initial_epoch` to `epochs`; on several workers, where Keras's fit cannot run, the same
+    epochs and callbacks in `training.distributed_loop`."""
+    arguments = dict(
+        initial_epoch=initial_epoch,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    if run.multi_worker:
+        distributed_loop.fit(model, dataset, run.strategy, **arguments)
+    else:
+        model.fit(dataset, shuffle=False, **arguments)
 
 
 def _build_from_dataset(model: keras.Model, dataset, run: Run) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import os
 import platform
 from pathlib import Path
 
@@ -108,6 +109,11 @@ class Run(RunLayout):
     task_id: int = 0
 
     @property
+    def multi_worker(self) -> bool:
+        """Whether the run trains on several workers (`--strategy=multi_worker`), where Keras's `fit` cannot run."""
+        return isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+    @property
     def backup_write_dir(self) -> Path:
         """Where this worker saves its backups: backup/ on the chief, a folder of its own in backup/ elsewhere.
 
@@ -119,7 +125,7 @@ class Run(RunLayout):
 
 def setup_run(model_name: str, config: dict) -> Run:
     """Seeds, sets the dtype policy and malloc's mmap threshold, creates the strategy and the run directory,
-    writes config.json.
+    writes config.json. Raises StrategyError for a strategy that cannot train as configured.
 
     An existing `config["run_dir"]` is reused as it is, so a rerun resumes from
     its backup; config.json is then rewritten with this run's values, and the
@@ -129,6 +135,8 @@ def setup_run(model_name: str, config: dict) -> Run:
     keras.config.set_dtype_policy("float32" if config["mixed_precision"] == "off" else config["mixed_precision"])
     host_memory.set_malloc_mmap_threshold(config["malloc_mmap_threshold_mb"])
     strategy = make_strategy(config["strategy"])
+    if config["strategy"] == "multi_worker":
+        check_multi_worker(config, strategy)
     run_dir = Path(config["run_dir"] or default_run_dir(model_name)).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     resolved = {
@@ -150,17 +158,78 @@ def default_run_dir(model_name: str) -> Path:
     return Path("runs") / model_name / datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
+class StrategyError(RuntimeError):
+    """A --strategy that cannot run as set up; the message is the one line a train CLI prints."""
+
+
 def make_strategy(name: str) -> tf.distribute.Strategy:
-    """The tf.distribute strategy `name` (see `training.flags.STRATEGIES`)."""
+    """The tf.distribute strategy `name` (see `training.flags.STRATEGIES`); StrategyError if it cannot run here."""
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multi_worker":
+        check_tf_config(os.environ.get("TF_CONFIG", ""))
         return tf.distribute.MultiWorkerMirroredStrategy()
     if name == "tpu":
         return _tpu_strategy()
     raise ValueError(f"unknown strategy {name!r}; expected default, mirrored, multi_worker or tpu")
+
+
+def check_tf_config(tf_config: str) -> None:
+    """Raises StrategyError unless `tf_config` (TF_CONFIG's value) names a cluster of chief/worker tasks and this one.
+
+    MultiWorkerMirroredStrategy would otherwise train alone on an empty
+    TF_CONFIG, or fail at its first collective with a long traceback.
+    """
+    flag = "--strategy=multi_worker"
+    if not tf_config.strip():
+        raise StrategyError(
+            f"{flag} needs TF_CONFIG: the cluster's worker addresses and this machine's task, e.g. "
+            '\'{"cluster": {"worker": ["10.0.0.1:12345", "10.0.0.2:12345"]}, "task": {"type": "worker", "index": 0}}\''
+        )
+    try:
+        parsed = json.loads(tf_config)
+        cluster, task = parsed["cluster"], parsed["task"]
+        task_type, index = task["type"], int(task["index"])
+        tasks = {job: list(cluster[job]) for job in cluster}
+    except (ValueError, KeyError, TypeError) as error:
+        raise StrategyError(
+            f"{flag}: TF_CONFIG needs a 'cluster' and a 'task' with 'type' and 'index' ({error!r})"
+        ) from None
+    others = sorted(set(tasks) - {"chief", "worker"})
+    if others or not tasks:
+        raise StrategyError(f"{flag} trains on chief and worker tasks only; TF_CONFIG's cluster has {others or 'none'}")
+    if task_type not in tasks or not 0 <= index < len(tasks[task_type]):
+        raise StrategyError(f"{flag}: TF_CONFIG's task {task_type}:{index} is not in its cluster {tasks}")
+
+
+def check_multi_worker(config: dict, strategy: tf.distribute.Strategy) -> None:
+    """Raises StrategyError for a --strategy=multi_worker setting the workers cannot train with.
+
+    - mixed_float16: Keras's LossScaleOptimizer checks a worker's own gradients
+      for overflow before the replicas' gradients are summed, so when one
+      worker's overflow and another's do not, the others wait for it forever.
+    - --jit_compile on CPUs: XLA compiles no collective ops for CPU devices.
+    - a global batch that does not split evenly over the replicas: each
+      replica's loss is a mean over its share, and the shares count alike.
+    """
+    flag = "--strategy=multi_worker"
+    if config["mixed_precision"] == "mixed_float16":
+        raise StrategyError(
+            f"{flag} cannot train in --mixed_precision=mixed_float16 (a worker whose gradients overflow alone "
+            "skips a step the others take, and they wait for it forever); use mixed_bfloat16 or off"
+        )
+    if config["jit_compile"] and not tf.config.list_physical_devices("GPU"):
+        raise StrategyError(
+            f"{flag} with --jit_compile needs GPUs (XLA has no collective ops on CPU); pass --nojit_compile"
+        )
+    replicas = strategy.num_replicas_in_sync
+    if config["batch_size"] % replicas:
+        raise StrategyError(
+            f"--batch_size={config['batch_size']} does not split evenly over the {replicas} replicas of {flag}; "
+            f"give a multiple of {replicas}"
+        )
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
@@ -195,7 +264,7 @@ def _tpu_strategy() -> tf.distribute.TPUStrategy:
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, RuntimeError, tf.errors.OpError) as error:
-        raise RuntimeError(
+        raise StrategyError(
             f"--strategy=tpu found no TPU ({error}). Run on a Cloud TPU VM or a Colab TPU runtime, "
             "or set TPU_NAME; elsewhere use --strategy=default or mirrored."
         ) from error

@@ -2,7 +2,10 @@
 
 Unpaired 8x8 translation: a one-convolution generator maps "source" images
 towards the "target" domain and a one-convolution discriminator tells real
-targets from translations, both with binary cross-entropy on logits.
+targets from translations, both with binary cross-entropy on logits
+(`training.gan_losses`: plain means over the replica's batch, as
+`training.gradients.scale_loss` expects; under a strategy of several
+replicas a `keras.losses.Loss` would divide by their number a second time).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from training import gradients, registry
+from training import gan_losses, gradients, registry
 from training.gan_model import GANModel
 
 IMAGE_SIZE = 8
@@ -43,7 +46,6 @@ class ToyGAN(GANModel):
         self.generator = build_generator(image_size)
         self.discriminator = build_discriminator(image_size)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss")}
-        self.bce = keras.losses.BinaryCrossentropy(from_logits=True)
 
     def call(self, inputs, training=None):
         return self.generator(inputs, training=training)
@@ -54,15 +56,13 @@ class ToyGAN(GANModel):
         with tf.GradientTape() as tape:
             real_logits = self.discriminator(targets, training=True)
             fake_logits = self.discriminator(translated, training=True)
-            d_loss = self.bce(tf.ones_like(real_logits), real_logits) + self.bce(
-                tf.zeros_like(fake_logits), fake_logits
-            )
+            d_loss = gan_losses.discriminator_loss(real_logits, fake_logits)
             scaled = gradients.scale_loss(self.d_optimizer, d_loss)
         gradients.apply_gradients(tape, self.d_optimizer, scaled, self.discriminator_variables)
 
         with tf.GradientTape() as tape:
             fake_logits = self.discriminator(self.generator(sources, training=True), training=True)
-            g_loss = self.bce(tf.ones_like(fake_logits), fake_logits)
+            g_loss = gan_losses.generator_adversarial_loss(fake_logits)
             scaled = gradients.scale_loss(self.g_optimizer, g_loss)
         gradients.apply_gradients(tape, self.g_optimizer, scaled, self.generator_variables)
 
