@@ -39,7 +39,7 @@ TENSORS_KEPT = {"encoder": 4, "residual": 8, "cam": 6, "adalin_residual": 5, "up
 RECOMPUTED_STAGE_TENSORS_KEPT = 1  # a full-mode encoder or upsampling stage keeps only its output
 # The run settings full mode's memory asks for, unless given: malloc's mmap threshold at 1 MB
 # (`training.host_memory`), so the 16.8 MB activation maps a step frees leave the resident set instead of
-# glibc's arenas (0.6 GB off full mode's peak, at no measurable cost in speed: docs/experiments.md).
+# glibc's arenas (0.6 GB off full mode's peak, at no measurable cost in float32 speed: docs/experiments.md).
 FULL_MODE_RECIPE = {"malloc_mmap_threshold_mb": 1.0}
 
 

@@ -19,9 +19,9 @@ before each block of --keypoint_block_steps steps), and crop and flip are
 turned off unless --keypoint_augment keeps them (the pipeline moves the
 landmarks with them). Full mode sets --malloc_mmap_threshold_mb to 1 unless
 it is given (light mode leaves it at 0, off). --dry_run prints the parameter
-count and the estimated training memory, and exits. Everything the run writes goes to --run_dir;
-rerun with the same --run_dir to resume. --helpfull adds the data flags and
-the shared training flags.
+count and the estimated training memory, and exits. Everything the run
+writes goes to --run_dir; rerun with the same --run_dir to resume.
+--helpfull adds the data flags and the shared training flags.
 """
 
 from __future__ import annotations
