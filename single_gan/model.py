@@ -52,8 +52,17 @@ class DCGAN(HasHyperparameters, GANModel):
         self.built = True  # both players were built from their input shapes above
 
     def sample_noise(self, count):
-        """z ~ N(0, I): [count, noise_dim], a new draw from the model's seed generator on every call."""
-        return keras.random.normal((count, self.noise_dim), seed=self.seed_generator)
+        """z ~ N(0, I): [count, noise_dim], a new draw from the model's seed generator on every call.
+
+        Each replica of a distribution strategy draws its own noise: its index is added to the seed's second
+        word. Every replica's seed generator advances alike, so without it each global batch of fakes would be
+        N copies of one replica's draw. Replica 0 (and a single device) draws what
+        `keras.random.normal(..., seed=self.seed_generator)` does.
+        """
+        # keras.random's own seed handling: the generator's int64 state folded into int32, as XLA wants it.
+        seed = tf.cast(tf.math.floormod(self.seed_generator.next(), tf.int32.max - 1), "int32")
+        seed += tf.stack([0, _replica_index()])
+        return tf.random.stateless_normal((count, self.noise_dim), seed=seed, dtype=keras.config.floatx())
 
     def call(self, inputs, training=None):
         """Noise -> images: G(z)."""
@@ -118,3 +127,9 @@ def fixed_noise(count: int, noise_dim: int, seed: int) -> np.ndarray:
     of a resumed run) show the same z, and `single_gan.sample` can redraw them.
     """
     return np.random.default_rng(seed).standard_normal((count, noise_dim), dtype=np.float32)
+
+
+def _replica_index():
+    """This replica's index in its strategy's sync group; 0 outside a replica context."""
+    context = tf.distribute.get_replica_context()
+    return context.replica_id_in_sync_group if context is not None else 0

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -87,6 +92,52 @@ def test_each_draw_of_training_noise_is_new_and_seeded():
     draws = [keras.ops.convert_to_numpy(first.sample_noise(5)) for _ in range(2)]
     assert draws[0].shape == (5, 100) and not np.array_equal(draws[0], draws[1])
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(second.sample_noise(5)), draws[0])
+
+
+def test_a_single_device_draws_what_keras_random_normal_draws():
+    model, reference = DCGAN(**TINY, seed=3), keras.random.SeedGenerator(3)
+    for _ in range(2):
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(model.sample_noise(5)),
+            keras.ops.convert_to_numpy(keras.random.normal((5, 100), seed=reference)),
+        )
+
+
+MIRRORED_NOISE_SCRIPT = textwrap.dedent(
+    """
+    import json
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+    from single_gan.model import DCGAN
+
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        model = DCGAN(generator_filters=(16, 8, 4), discriminator_filters=(4, 8), seed=3)
+    draws = strategy.run(tf.function(lambda: model.sample_noise(2)))
+    print(json.dumps([draw.numpy().tolist() for draw in strategy.experimental_local_results(draws)]))
+    """
+)
+
+
+def test_under_mirrored_strategy_each_replica_draws_its_own_noise():
+    repo_root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(repo_root), os.environ.get("PYTHONPATH")]))}
+    result = subprocess.run(
+        [sys.executable, "-c", MIRRORED_NOISE_SCRIPT],
+        cwd=repo_root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    first, second = (np.array(draw) for draw in json.loads(result.stdout.strip().splitlines()[-1]))
+    assert first.shape == second.shape == (2, 100)
+    assert not np.allclose(first, second)
+    np.testing.assert_array_equal(first, keras.random.normal((2, 100), seed=keras.random.SeedGenerator(3)))
 
 
 def test_fixed_noise_depends_only_on_the_seed():
