@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-import types
 import typing
 from collections.abc import Callable
 from typing import ClassVar
@@ -69,11 +68,8 @@ class Hyperparameters:
     """Base of a model's hyperparameter dataclass: each value is converted to its field's type and checked."""
 
     def __post_init__(self):
-        for field, kind, optional in _typed_fields(type(self)):
-            value = getattr(self, field.name)
-            if value is None and optional:
-                continue
-            value = _convert(kind, value)
+        for field, kind in _typed_fields(type(self)):
+            value = _convert(kind, getattr(self, field.name))
             _check(field, value)
             object.__setattr__(self, field.name, value)
 
@@ -86,7 +82,7 @@ class Hyperparameters:
         unknown = sorted(set(defaults) - set(cls.flag_names()))
         if unknown:
             raise TypeError(f"{cls.__name__} has no flag named {', '.join(unknown)}")
-        for field, kind, _ in _typed_fields(cls):
+        for field, kind in _typed_fields(cls):
             if field.metadata["flag"]:
                 default = defaults.get(field.name, field.default)
                 _define_flag(field, kind, default, flag_values, module_name)
@@ -110,11 +106,8 @@ class Hyperparameters:
 
     def to_config(self) -> dict:
         """{field name: value}, JSON-serialisable (tuples as lists)."""
-        return {
-            field.name: list(value) if isinstance(value, tuple) else value
-            for field in dataclasses.fields(self)
-            for value in (getattr(self, field.name),)
-        }
+        values = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        return {name: list(value) if isinstance(value, tuple) else value for name, value in values.items()}
 
 
 class HasHyperparameters:
@@ -176,9 +169,6 @@ class _DeprecatedAlias(flags.Flag):
         self._target.parse(argument)
         self.present += 1
 
-    def _parse_from_default(self, value):
-        return value  # the target parsed it already
-
     @property
     def value(self):
         return self._target.value
@@ -189,15 +179,9 @@ class _DeprecatedAlias(flags.Flag):
 
 
 def _typed_fields(cls) -> list:
-    """[(field, its value type, whether None is allowed)] of a dataclass, from its annotations."""
+    """[(field, its value type)] of a dataclass, from its annotations."""
     hints = typing.get_type_hints(cls)
-    typed = []
-    for field in dataclasses.fields(cls):
-        hint = hints[field.name]
-        arguments = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
-        kinds = [argument for argument in arguments if argument is not type(None)]
-        typed.append((field, kinds[0], len(kinds) < len(arguments)))
-    return typed
+    return [(field, hints[field.name]) for field in dataclasses.fields(cls)]
 
 
 def _is_int_tuple(kind) -> bool:
