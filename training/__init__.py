@@ -19,11 +19,14 @@ declared once: flags, config entries, constructor arguments), `run` (run setup a
 coupled or decoupled, loss scaling), `gradients` (loss scaling and updates
 inside `train_step`), `keras_internals` (every private Keras member the
 project uses), `gan_model` (`GANModel`, a base class doing the
-contract's compile / metrics / compile-config plumbing), `gan_losses` (the
+contract's compile / metrics / compile-config plumbing), `ema` (the moving
+average of the generators' weights that --ema_decay keeps), `gan_losses` (the
 adversarial losses GANs share), `backup` (the state a run resumes from),
 `callbacks` (NaN guard, TensorBoard, image grids and their GIF, loss plot),
 `images` (drawing grids, GIFs, loss plots), `export` (generators as .keras),
-`fit` (the glue, and the one-line failures of a train CLI), `registry` (the
+`fit` (the glue, and the one-line failures of a train CLI), `distributed_loop`
+(the training loop of multi-worker runs, where Keras's `fit` does not run),
+`translate` and `translate_cli` (the translate CLI every model shares), `registry` (the
 model packages the shared tools know, each registered once by an entry point).
 For a model's own `train_step`: `image_pool` (`ImagePool`, CycleGAN's history
 of generated images) and `constraints` (`ClipConstraint`, elementwise clipping
