@@ -178,6 +178,11 @@ class RecordedKernelDense(keras.layers.Layer):
         }
 
 
+# U-GAT-IT generators exported before the layer moved to this package name it "training>RecordedKernelDense":
+# the same class loads them.
+keras.saving.get_custom_objects()["training>RecordedKernelDense"] = RecordedKernelDense
+
+
 def _rows(tensors: list):
     """The recorded [batch, ...] tensors of one kernel as one [rows, features] matrix."""
     return ops.concatenate([ops.reshape(tensor, (-1, tensor.shape[-1])) for tensor in tensors], axis=0)

@@ -86,6 +86,15 @@ def test_a_blocked_layer_saves_and_loads_its_weights_and_config(tmp_path):
     np.testing.assert_array_equal(restored(x), model(x))
 
 
+def test_a_model_that_names_the_layer_training_recorded_kernel_dense_loads(tmp_path):
+    inputs = keras.Input((FEATURES,))
+    model = keras.Model(inputs, RecordedKernelDense(UNITS, name="fc")(inputs))
+    config = keras.saving.serialize_keras_object(model)
+    config["config"]["layers"][1]["registered_name"] = "training>RecordedKernelDense"
+    restored = keras.saving.deserialize_keras_object(config)
+    assert type(restored.get_layer("fc")) is RecordedKernelDense
+
+
 @pytest.mark.parametrize(
     "use_bias, activation, rows_per_block", [(False, None, None), (True, "relu", None), (True, "relu", 4)]
 )
