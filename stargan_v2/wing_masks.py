@@ -65,10 +65,12 @@ def landmark_heatmaps(fan: keras.Model, images):
 
     `F.interpolate(x, size=256, mode='bilinear')` (align_corners=False: TF's half-pixel bilinear resize
     without antialiasing), `x * 0.5 + 0.5`, the FAN, the last (boundary) channel dropped, then
-    `F.interpolate(heatmaps, scale_factor=256 // 64, mode='bilinear', align_corners=True)`.
+    `F.interpolate(heatmaps, scale_factor=256 // 64, mode='bilinear', align_corners=True)`. The official
+    runs in float32, as this does from the FAN's output on.
     """
     resized = keras.ops.image.resize(images, (HEATMAP_IMAGE_SIZE, HEATMAP_IMAGE_SIZE), interpolation="bilinear")
-    heatmaps = fan(resized * 0.5 + 0.5, training=False)[..., :-1]
+    # float32 whatever the FAN's dtype policy: `normalize`'s epsilon 1e-6 is zero in float16.
+    heatmaps = keras.ops.cast(fan(resized * 0.5 + 0.5, training=False)[..., :-1], "float32")
     scale_factor = HEATMAP_IMAGE_SIZE // heatmaps.shape[1]
     return resize_align_corners(heatmaps, heatmaps.shape[1] * scale_factor)
 

@@ -301,11 +301,12 @@ def _nchw(x):
     return np.transpose(np.asarray(x), (0, 3, 1, 2))
 
 
-def test_truncate_normalize_shift_sharpen_match_the_official(heatmaps):
+def test_truncate_normalize_shift_sharpen_match_the_official():
+    heatmaps = random_heatmaps(size=64)
     nchw = _nchw(heatmaps)
     np.testing.assert_array_equal(_nchw(wing_masks.truncate(heatmaps)), official_truncate(nchw))
     np.testing.assert_allclose(_nchw(wing_masks.normalize(heatmaps)), official_normalize(nchw), atol=1e-6)
-    for pixels in (8, -7, 0, -24):
+    for pixels in (8, -7, 0, -24, 64):
         np.testing.assert_array_equal(_nchw(wing_masks.shift_rows(heatmaps, pixels)), official_shift(nchw, pixels))
     np.testing.assert_allclose(_nchw(wing_masks.sharpen(heatmaps, 3)), nchw**3, rtol=1e-6, atol=1e-7)
 
@@ -345,3 +346,132 @@ def test_heatmap_masks_are_the_preprocessed_heatmaps_without_gradient(image_size
         np.testing.assert_array_equal(masks[..., 0], whole_face)
         np.testing.assert_array_equal(masks[..., 1], inner_face)
     assert np.all((np.asarray(masks) >= 0) & (np.asarray(masks) <= 1))
+
+
+# ---------------------------------------------------------------- against torch, when installed
+
+
+def _torch_fan_modules():
+    """A torch re-implementation of core/wing.py's FAN (the modules StarGAN v2 runs), the official names."""
+    torch = pytest.importorskip("torch")
+    nn, functional = torch.nn, torch.nn.functional
+
+    class ConvBlock(nn.Module):
+        def __init__(self, in_planes, out_planes):
+            super().__init__()
+            half, quarter = out_planes // 2, out_planes // 4
+            self.bn1, self.conv1 = nn.BatchNorm2d(in_planes), nn.Conv2d(in_planes, half, 3, 1, 1, bias=False)
+            self.bn2, self.conv2 = nn.BatchNorm2d(half), nn.Conv2d(half, quarter, 3, 1, 1, bias=False)
+            self.bn3, self.conv3 = nn.BatchNorm2d(quarter), nn.Conv2d(quarter, quarter, 3, 1, 1, bias=False)
+            self.downsample = None
+            if in_planes != out_planes:
+                self.downsample = nn.Sequential(
+                    nn.BatchNorm2d(in_planes), nn.ReLU(), nn.Conv2d(in_planes, out_planes, 1, 1, bias=False)
+                )
+
+        def forward(self, x):
+            out1 = self.conv1(functional.relu(self.bn1(x)))
+            out2 = self.conv2(functional.relu(self.bn2(out1)))
+            out3 = self.conv3(functional.relu(self.bn3(out2)))
+            residual = x if self.downsample is None else self.downsample(x)
+            return torch.cat((out1, out2, out3), 1) + residual
+
+    class CoordConv(nn.Module):
+        def __init__(self, size, in_channels, out_channels, kernel_size, stride, padding):
+            super().__init__()
+            rows = torch.arange(size).unsqueeze(1).expand(size, size).float() / (size - 1) * 2 - 1
+            columns = torch.arange(size).unsqueeze(0).expand(size, size).float() / (size - 1) * 2 - 1
+            radius = torch.sqrt(rows**2 + columns**2)
+            self.coords = torch.stack([rows, columns, radius / radius.max()]).unsqueeze(0)
+            self.conv = nn.Conv2d(in_channels + 3, out_channels, kernel_size, stride, padding)
+
+        def forward(self, x):
+            return self.conv(torch.cat([x, self.coords.repeat(x.size(0), 1, 1, 1)], 1))
+
+    class HourGlass(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.coordconv = CoordConv(64, 256, 256, 1, 1, 0)
+            for level in (4, 3, 2, 1):
+                for block in ("b1", "b2", "b3") + (("b2_plus",) if level == 1 else ()):
+                    self.add_module(f"{block}_{level}", ConvBlock(256, 256))
+
+        def level(self, level, x):
+            lower = self._modules[f"b2_{level}"](functional.avg_pool2d(x, 2, stride=2))
+            if level > 1:
+                lower = self.level(level - 1, lower)
+            else:
+                lower = self._modules["b2_plus_1"](lower)
+            lower = functional.interpolate(self._modules[f"b3_{level}"](lower), scale_factor=2, mode="nearest")
+            return self._modules[f"b1_{level}"](x) + lower
+
+        def forward(self, x):
+            return self.level(4, self.coordconv(x))
+
+    class FAN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1, self.bn1 = CoordConv(256, 3, 64, 7, 2, 3), nn.BatchNorm2d(64)
+            self.conv2, self.conv3, self.conv4 = ConvBlock(64, 128), ConvBlock(128, 128), ConvBlock(128, 256)
+            self.m0, self.top_m_0 = HourGlass(), ConvBlock(256, 256)
+            self.conv_last0, self.bn_end0 = nn.Conv2d(256, 256, 1, 1, 0), nn.BatchNorm2d(256)
+            self.l0 = nn.Conv2d(256, 99, 1, 1, 0)
+
+        def forward(self, x):
+            x = functional.avg_pool2d(self.conv2(functional.relu(self.bn1(self.conv1(x)))), 2, stride=2)
+            x = self.top_m_0(self.m0(self.conv4(self.conv3(x))))
+            return self.l0(functional.relu(self.bn_end0(self.conv_last0(x))))
+
+    return torch, functional, ConvBlock, FAN
+
+
+def _torch_state(torch, state: dict) -> dict:
+    return {name: torch.from_numpy(np.asarray(value)) for name, value in state.items()}
+
+
+def test_conv_block_matches_torch():
+    torch, _, torch_conv_block, _ = _torch_fan_modules()
+    state = random_state_dict(seed=8, shapes=_conv_block_shapes("conv2", 64, 128))
+    block = torch_conv_block(64, 128).eval()
+    block.load_state_dict(_torch_state(torch, {n.removeprefix("conv2."): v for n, v in state.items()}))
+    inputs = keras.Input((8, 8, 64))
+    keras_block = keras.Model(inputs, wing._conv_block(inputs, 128, "conv2"))
+    wing.load_torch_fan(keras_block, state)
+    features = np.random.default_rng(9).normal(size=(2, 8, 8, 64)).astype(np.float32)
+    with torch.no_grad():
+        expected = block(torch.from_numpy(_nchw(features).copy())).numpy()
+    np.testing.assert_allclose(_nchw(keras_block(features)), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_fan_and_get_heatmap_resizes_match_torch(loaded_fan, official_weights):
+    torch, functional, _, torch_fan_class = _torch_fan_modules()
+    torch_fan = torch_fan_class().eval()
+    assert {n: tuple(v.shape) for n, v in torch_fan.state_dict().items()} == official_state_dict_shapes()
+    torch_fan.load_state_dict(_torch_state(torch, official_weights))
+    images = np.random.default_rng(10).uniform(-1, 1, (1, 32, 32, 3)).astype(np.float32)
+    heatmaps = wing_masks.landmark_heatmaps(loaded_fan, images)
+    with torch.no_grad():  # get_heatmap's steps before preprocess
+        resized = functional.interpolate(torch.from_numpy(_nchw(images).copy()), size=256, mode="bilinear")
+        outputs = torch_fan(resized * 0.5 + 0.5)[:, :-1]
+        expected = functional.interpolate(outputs, scale_factor=4, mode="bilinear", align_corners=True).numpy()
+    scale = np.abs(expected).max()
+    assert heatmaps.shape == (1, 256, 256, 98) and scale > 0.1
+    np.testing.assert_allclose(_nchw(heatmaps), expected, rtol=1e-3, atol=1e-3 * scale)
+
+
+@pytest.mark.parametrize("in_size", [32, 300, 512])
+def test_tf_bilinear_resize_is_torch_without_align_corners(in_size):
+    torch, functional, _, _ = _torch_fan_modules()
+    images = np.random.default_rng(11).normal(size=(1, in_size, in_size, 3)).astype(np.float32)
+    expected = functional.interpolate(torch.from_numpy(_nchw(images).copy()), size=256, mode="bilinear").numpy()
+    resized = keras.ops.image.resize(images, (256, 256), interpolation="bilinear")
+    np.testing.assert_allclose(_nchw(resized), expected, rtol=1e-5, atol=1e-5)
+    upsampled = functional.interpolate(
+        torch.from_numpy(expected[..., :64, :64].copy()), size=200, align_corners=True, mode="bilinear"
+    )
+    np.testing.assert_allclose(
+        _nchw(wing_masks.resize_align_corners(np.transpose(expected[..., :64, :64], (0, 2, 3, 1)), 200)),
+        upsampled.numpy(),
+        rtol=1e-5,
+        atol=1e-5,
+    )
