@@ -102,8 +102,8 @@ def preprocess(heatmaps):
 
     Truncate at 0.1, normalise each channel, shift each part's heatmaps and raise them to a power (see the
     part tables), sum the channels; the second-level mask sums only nose, nostrils, eyes and pupils. The
-    official then zeroes NaNs in the first mask; its `x2[x != x] = 0` reads the first mask after that, so
-    it changes nothing and neither does this. Both clamped to [0, 1].
+    official then zeroes NaNs in the first mask only: its `x2[x != x] = 0` tests the first mask, already
+    cleared, so a NaN in the second mask stays, here as there. Both clamped to [0, 1].
     """
     heatmaps = normalize(truncate(heatmaps))
     sw = heatmaps.shape[1] // HEATMAP_IMAGE_SIZE
