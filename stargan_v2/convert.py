@@ -272,11 +272,14 @@ def _fan_state(checkpoint_path, checkpoint, wing_path) -> dict[str, np.ndarray]:
 
 
 def _checked(path, step: Callable):
-    """`step()`, its CheckpointError or ValueError reworded as a CheckpointError naming `path`."""
+    """`step()`, its ValueError (CheckpointError included) or KeyError (a name the state dict lacks) reworded
+    as a CheckpointError naming `path`."""
     try:
         return step()
-    except (CheckpointError, ValueError) as error:
+    except ValueError as error:
         raise CheckpointError(f"{path}: {error}") from error
+    except KeyError as error:
+        raise CheckpointError(f"{path}: lacks {error.args[0]}") from error
 
 
 def _assign(

@@ -450,3 +450,37 @@ def test_domains_must_match_the_heads_and_high_pass_needs_a_fan(saved_checkpoint
     torch.save(high_pass, path)
     assert run_cli([f"--checkpoint={path}", f"--out={tmp_path / 'out'}"]) == 1
     assert "--wing" in one_line_error(capsys)
+
+
+def saved_wing(path: Path, seed: int) -> dict[str, np.ndarray]:
+    """A wing.ckpt-like file ({'state_dict': FAN weights}) of random weights with the official names."""
+    from tests.stargan_v2.test_wing import random_state_dict  # noqa: PLC0415
+
+    state = random_state_dict(seed)
+    torch.save({"state_dict": {name: torch.from_numpy(np.asarray(value)) for name, value in state.items()}}, path)
+    return state
+
+
+def test_high_pass_models_get_the_fan_of_wing_or_of_the_checkpoint(tmp_path, capsys):
+    checkpoint, _ = official_checkpoint(image_size=SMALL, w_hpf=1)
+    wing_state = saved_wing(tmp_path / "wing.ckpt", seed=1)
+    own_fan = {name: torch.from_numpy(np.asarray(value)) for name, value in saved_wing(tmp_path / "x", 2).items()}
+    path = tmp_path / "100000_nets_ema.ckpt"
+    torch.save({**checkpoint, "fan": own_fan}, path)
+
+    for out, wing_flags, expected in [
+        ("with_wing", [f"--wing={tmp_path / 'wing.ckpt'}"], wing_state),
+        ("own", [], own_fan),
+    ]:
+        assert run_cli([f"--checkpoint={path}", f"--out={tmp_path / out}", *wing_flags]) == 0, capsys.readouterr().err
+        fan = keras.saving.load_model(tmp_path / out / "export" / "fan.keras")
+        np.testing.assert_array_equal(
+            fan.get_layer("l0").kernel, np.asarray(expected["l0.weight"]).transpose(2, 3, 1, 0)
+        )
+        assert json.loads((tmp_path / out / "config.json").read_text())["w_hpf"] == 1.0
+
+    bad_wing = tmp_path / "bad_wing.ckpt"
+    torch.save({"state_dict": {"l0.weight": torch.zeros(99, 256, 1, 1)}}, bad_wing)
+    assert run_cli([f"--checkpoint={path}", f"--out={tmp_path / 'bad'}", f"--wing={bad_wing}"]) == 1
+    error = one_line_error(capsys)
+    assert str(bad_wing) in error and "lacks" in error
