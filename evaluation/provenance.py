@@ -177,8 +177,10 @@ def evaluate_guided(
 ) -> GuidedEvaluation:
     """Translates records 0..num_images-1 of HELD_OUT_SEED each way of the module docstring and scores them.
 
-    `seed` draws the pairing and the latent codes (batch b's with seed + b); the classifier reads images at the
-    translator's `image_size`.
+    `seed` draws the pairing and the latent codes (batch b's with seed + b). The translator gets batch_size //
+    styles_per_source sources a call, so no call makes more than `batch_size` images; the classifier reads them
+    at the translator's `image_size`. The target-domain records stay in memory (N x S x S x 3 floats) for the
+    pairing to pick from.
     """
     if styles_per_source < 2:
         raise SemanticsSetupError("--styles_per_source: the diversity of a source's styles needs at least 2")
@@ -188,7 +190,10 @@ def evaluate_guided(
     extract = classifier_extractor(classifier)
     from_source, from_reference, latent, diversities, examples = {}, {}, {}, [], []
     start = 0
-    batches = attributes.records(direction.source_domain, num_images, size, batch_size, HELD_OUT_SEED, photo_background)
+    sources_a_call = max(1, batch_size // styles_per_source)
+    batches = attributes.records(
+        direction.source_domain, num_images, size, sources_a_call, HELD_OUT_SEED, photo_background
+    )
     with tqdm(total=num_images, unit="img", desc=direction.name, disable=not progress, leave=False) as bar:
         for batch_index, batch in enumerate(batches):
             sources = batch["image"].numpy()

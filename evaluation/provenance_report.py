@@ -116,18 +116,23 @@ def results_json(evaluation: GuidedEvaluation, trained, direction, description: 
     }
 
 
+def table_row(name: str, row: dict, columns, bold: bool = False) -> str:
+    """ "| name | 0.123 | ... |" of `row`'s `columns`, every cell bold for a total."""
+    cells = [name, *(f"{row[column]:.3f}" for column in columns)]
+    return "| " + " | ".join(f"**{cell}**" if bold else cell for cell in cells) + " |"
+
+
 def markdown_report(results: dict, examples_file: str = EXAMPLES_FILE) -> str:
     """The provenance table, the latent-guided table and diversity, the grid, each with what it measures."""
     source, target, count = results["source_domain"], results["target_domain"], results["num_images"]
     reference, latent = results["reference_guided"], results["latent_guided"]
     styles = latent["styles_per_source"]
-    reference_rows = [
-        "| " + " | ".join([name, *(f"{row[key]:.3f}" for key in PROVENANCE_COLUMNS)]) + " |"
-        for name, row in [*reference["attributes"].items(), ("**mean**", reference["mean"])]
+    reference_rows = [table_row(name, row, PROVENANCE_COLUMNS) for name, row in reference["attributes"].items()] + [
+        table_row("mean", reference["mean"], PROVENANCE_COLUMNS, bold=True)
     ]
-    latent_rows = [
-        f"| {name} | {row['translations']:.3f} | {row['oracle']:.3f} | {row['chance']:.3f} |"
-        for name, row in [*latent["attributes"].items(), ("**mean**", latent["mean"])]
+    latent_columns = ("translations", "oracle", "chance")
+    latent_rows = [table_row(name, row, latent_columns) for name, row in latent["attributes"].items()] + [
+        table_row("mean", latent["mean"], latent_columns, bold=True)
     ]
     settings = results["classifier"]
     return "\n".join(

@@ -191,3 +191,13 @@ def test_a_guided_translator_that_cannot_load_is_a_one_line_error(guided_run, mo
     assert str(error.value) == (
         f"{guided_run}: cannot load the toy_guided guided translator: {guided_run}/export/generator.keras: no such file"
     )
+
+
+def test_photos_keep_their_background_unless_the_flag_or_the_run_painted_them_white(guided_run):
+    directions = provenance.guided_directions(("face", "anime"))
+    flag_values = parse(f"--run_dir={guided_run}")
+    assert provenance_report.photo_background_of(flag_values, {}, directions) == "keep"
+    assert provenance_report.photo_background_of(flag_values, {"white_background": ["face"]}, directions) == "white"
+    assert provenance_report.photo_background_of(flag_values, {"white_background": ["anime"]}, directions) == "keep"
+    painted = parse(f"--run_dir={guided_run}", "--photo_background=white")
+    assert provenance_report.photo_background_of(painted, {}, directions) == "white"
