@@ -142,19 +142,20 @@ def parse(*arguments) -> flags.FlagValues:
     return flag_values
 
 
-def test_a_guided_models_run_gets_the_provenance_report_in_both_directions(guided_run):
-    flag_values = parse(
-        f"--run_dir={guided_run}",
-        "--num_images=40",
-        "--num_train_images=64",
-        "--epochs=1",
-        "--num_oracle_images=40",
-        "--batch_size=32",
-        "--attributes=skin_tone,hair_color",
-        "--styles_per_source=2",
-        "--num_examples=3",
-    )
-    everything = semantics.run(flag_values, progress=False)
+SMALL_RUN = (
+    "--num_images=40",
+    "--num_train_images=64",
+    "--epochs=1",
+    "--num_oracle_images=40",
+    "--batch_size=32",
+    "--attributes=skin_tone,hair_color",
+    "--styles_per_source=2",
+    "--num_examples=3",
+)
+
+
+def test_a_guided_models_run_gets_the_provenance_report_in_both_directions(guided_run, tmp_path, capsys):
+    everything = semantics.run(parse(f"--run_dir={guided_run}", *SMALL_RUN), progress=False)
     assert list(everything) == ["photo2cartoon", "cartoon2photo"]
     for direction, results in everything.items():
         out = guided_run / "semantics" / direction
@@ -178,6 +179,13 @@ def test_a_guided_models_run_gets_the_provenance_report_in_both_directions(guide
         "provenance/cartoon2photo/latent_diversity",
         "provenance/cartoon2photo/examples",
     } <= tags
+
+    again = semantics.run(
+        parse(f"--run_dir={guided_run}", *SMALL_RUN, "--direction=cartoon2photo", f"--out={tmp_path}")
+    )
+    assert list(again) == ["cartoon2photo"] and again["cartoon2photo"] == everything["cartoon2photo"]
+    assert (tmp_path / "cartoon2photo" / "provenance.md").is_file()
+    assert "photo classifier: cached" in capsys.readouterr().out
 
 
 def test_a_guided_translator_that_cannot_load_is_a_one_line_error(guided_run, monkeypatch):
