@@ -6,5 +6,8 @@
 Modules: `metrics` (FID, KID and IS from activations, NumPy/SciPy), `features`
 (InceptionV3 activations, batched over a tf.data source), `score` (the metrics
 CLI), `attributes` (the per-domain attribute classifiers of the synthetic
-faces), `semantics` (the attribute-preservation benchmark CLI).
+faces), `semantics` (the attribute-preservation benchmark CLI), `semantics_setup`
+(what its reports share: domain names, folders, the target classifier),
+`provenance` and `provenance_report` (which attributes of a style-guided
+translation come from the source and which from the reference: StarGAN v2's).
 """

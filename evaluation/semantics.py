@@ -3,6 +3,7 @@
 usage: python -m evaluation.semantics --run_dir RUN [--direction face2cartoon] [--num_images 500]
        python -m evaluation.semantics --generator G.keras --source_domain photo --target_domain cartoon --out DIR
        python -m evaluation.semantics --untrained MODEL [--direction face2cartoon] --out DIR   (the floor)
+       python -m evaluation.semantics --run_dir RUN [--styles_per_source 4]   (a style-guided model, StarGAN v2's)
 
 The built-in faces know the attributes of every image. This translates N
 held-out source-domain records (records 0..N-1 of HELD_OUT_SEED, which no
@@ -22,6 +23,12 @@ counts and a grid of source | translation | real target of the same person),
 grid to TensorBoard (--logdir, by default <run_dir>/tensorboard/semantics, so
 `make tensorboard` shows them beside the training curves).
 
+A run of a model whose registry spec has a `guided_translator` (StarGAN v2)
+gets the provenance report of `evaluation.provenance_report` instead: which
+attributes of a reference-guided translation come from the source and which
+from the reference, and the latent-guided accuracy and diversity, in both
+directions between its domains (or --direction).
+
 A run trained with --ema_decay exports the moving average of its generator
 weights (`training.ema`), so that average is what --run_dir scores; the
 report says so.
@@ -40,27 +47,30 @@ import tensorflow as tf
 from absl import app, flags
 from tqdm import tqdm
 
-from evaluation import attributes
+from evaluation import attributes, provenance_report
 from evaluation.attributes import HELD_OUT_SEED, ClassifierSettings, ClassifierSetupError, chance_level
+from evaluation.provenance import DEFAULT_STYLES_PER_SOURCE
+from evaluation.semantics_setup import (
+    DOMAIN_ALIASES,
+    SemanticsSetupError,
+    mean,
+    output_dirs,
+    synthetic_domain,
+    target_classifier,
+    training_step,
+)
 from preprocessing import synthetic
 from preprocessing.folder_job import EXIT_COMPLETED, EXIT_USAGE
 from preprocessing.pipeline import BACKGROUNDS
 from training import registry
-from training.backup import backed_up_steps
 from training.export import MissingGeneratorError, check_exported, load_generator
 from training.images import grid_image, save_grid_png, to_unit_range
 from training.run import RunLayout
 
-# The names model packages give their domains -> the synthetic domain that draws them.
-DOMAIN_ALIASES = {"face": "photo", "photo": "photo", "human": "photo", "cartoon": "cartoon", "anime": "cartoon"}
 REPORT_FILE = "semantics.md"
 RESULTS_FILE = "semantics.json"
 EXAMPLES_FILE = "examples.png"
 FLAGS = flags.FLAGS
-
-
-class SemanticsSetupError(ValueError):
-    """A missing generator, unusable flags or paths; reported as one line."""
 
 
 def define_flags(flag_values: flags.FlagValues) -> None:
@@ -80,7 +90,8 @@ def define_flags(flag_values: flags.FlagValues) -> None:
         "direction",
         "face2cartoon",
         "Name of the exported generator (<source>2<target>, e.g. face2cartoon, cartoon2face); with --untrained, "
-        "which of the fresh model's generators.",
+        "which of the fresh model's generators; with a style-guided model's --run_dir, the one direction between its "
+        "domains to score (default: every direction).",
     )
     define(flags.DEFINE_string, "generator", None, "An exported generator (.keras) to evaluate instead of --run_dir.")
     define(
@@ -159,7 +170,9 @@ def define_flags(flag_values: flags.FlagValues) -> None:
         flags.DEFINE_string,
         "out",
         None,
-        f"Folder for {REPORT_FILE}, {RESULTS_FILE} and {EXAMPLES_FILE} (default: <run_dir>/semantics/<direction>).",
+        f"Folder for {REPORT_FILE}, {RESULTS_FILE} and {EXAMPLES_FILE} (default: <run_dir>/semantics/<direction>); "
+        f"a style-guided model's reports go to <out>/<direction>/{provenance_report.REPORT_FILE} (default "
+        "<run_dir>/semantics/<direction>).",
     )
     define(
         flags.DEFINE_string,
@@ -170,6 +183,20 @@ def define_flags(flag_values: flags.FlagValues) -> None:
     define(flags.DEFINE_integer, "num_examples", 8, "Source | translation pairs in the example grid.", lower_bound=1)
     define(
         flags.DEFINE_integer, "seed", 0, "Seed of the classifiers' training and of --untrained weights.", lower_bound=0
+    )
+    define(
+        flags.DEFINE_integer,
+        "styles_per_source",
+        DEFAULT_STYLES_PER_SOURCE,
+        "A style-guided model's latent-guided translations of each source (their diversity needs 2 or more).",
+        lower_bound=2,
+    )
+    define(
+        flags.DEFINE_integer,
+        "guided_seed",
+        0,
+        "Seed of a style-guided model's pairing of sources with references (of other people) and of its latent codes.",
+        lower_bound=0,
     )
 
 
@@ -196,9 +223,7 @@ def domains_of(
 
 def _run_domain(config: dict, side: str) -> str | None:
     """ "photo" for a run trained with --<side>_source=synthetic:photo[:COUNT]; None for any other source."""
-    kind, _, rest = str(config.get(f"{side}_source", "")).partition(":")
-    domain = rest.partition(":")[0]
-    return domain if kind == "synthetic" and domain in synthetic.DOMAINS else None
+    return synthetic_domain(config.get(f"{side}_source"))
 
 
 def untrained_generator(model: str, direction: str, seed: int) -> keras.Model:
@@ -327,11 +352,6 @@ def evaluate_translator(
 # -- outputs --------------------------------------------------------------------------------------
 
 
-def mean(values) -> float:
-    values = list(values)
-    return float(np.mean(values)) if values else float("nan")
-
-
 def results_json(evaluation: Evaluation, trained, direction: str, description: str, source: str, target: str) -> dict:
     names = list(evaluation.accuracies)
     return {
@@ -412,11 +432,6 @@ def example_rows(evaluation: Evaluation, direction: str, target: str) -> list:
     ]
 
 
-def training_step(run_dir) -> int:
-    """The steps a run trained for (from its backup), so TensorBoard places the scores on its time axis; else 0."""
-    return backed_up_steps(RunLayout.open(run_dir).backup_dir) if run_dir else 0
-
-
 def log_to_tensorboard(logdir, results: dict, rows: list, step: int) -> None:
     """Scalars semantics/<direction>/<attribute> (and mean, oracle_mean, chance_mean) and the example grid."""
     tag = f"semantics/{results['direction']}"
@@ -444,34 +459,15 @@ def log_to_tensorboard(logdir, results: dict, rows: list, step: int) -> None:
 # -- the CLI --------------------------------------------------------------------------------------
 
 
-def output_dirs(flag_values, direction: str) -> tuple[Path, Path, Path]:
-    """(out, cache_dir, logdir) from the flags and their run-directory defaults."""
-    layout = RunLayout.open(flag_values.run_dir) if flag_values.run_dir else None
-    if flag_values.out:
-        out = Path(flag_values.out)
-    elif layout:
-        out = layout.semantics_dir / direction
-    else:
-        raise SemanticsSetupError("--out is required without --run_dir")
-    cache_dir = (
-        Path(flag_values.cache_dir)
-        if flag_values.cache_dir
-        else (layout.semantics_dir / "classifiers" if layout else out / "classifiers")
-    )
-    logdir = (
-        Path(flag_values.logdir)
-        if flag_values.logdir
-        else (layout.tensorboard_dir / "semantics" if layout else out / "tensorboard")
-    )
-    return out, cache_dir, logdir
-
-
 def run(flag_values, progress: bool = True) -> dict:
     """What the CLI does with parsed flags; returns the results (as semantics.json)."""
     try:
-        names = attributes.check_attribute_names(flag_values.attributes)
+        attributes.check_attribute_names(flag_values.attributes)
     except ClassifierSetupError as error:
         raise SemanticsSetupError(str(error)) from error
+    guided = provenance_report.guided_spec(flag_values.run_dir)
+    if guided is not None and not (flag_values.generator or flag_values.untrained):
+        return provenance_report.run(flag_values, guided, progress)  # which attributes come from where
     generator_path(flag_values)  # the cheap checks first: a missing file fails before any training
     config = RunLayout.open(flag_values.run_dir).read_config() if flag_values.run_dir else None
     source, target = domains_of(flag_values.direction, flag_values.source_domain, flag_values.target_domain, config)
@@ -483,19 +479,7 @@ def run(flag_values, progress: bool = True) -> dict:
     description += averaged_weights_note(config)
     _, output_size = image_size_of(generator)
     photo_background = photo_background_of(flag_values, config)
-    settings = ClassifierSettings(
-        domain=target,
-        image_size=output_size,
-        attributes=names,
-        num_train_images=flag_values.num_train_images,
-        epochs=flag_values.epochs,
-        batch_size=flag_values.batch_size,
-        num_oracle_images=flag_values.num_oracle_images,
-        seed=flag_values.seed,
-        photo_background=photo_background if target == "photo" else "keep",  # a cartoon classifier never sees one
-    )
-    trained = attributes.load_or_train(settings, cache_dir, flag_values.retrain, verbose="auto" if progress else 0)
-    print(f"{target} classifier: {'cached' if trained.cached else 'trained'} in {cache_dir}")
+    trained = target_classifier(flag_values, target, output_size, photo_background, cache_dir, progress)
     evaluation = evaluate_translator(
         generator,
         trained.classifier,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from importlib import metadata
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -81,6 +82,11 @@ class ModelSpec:
     train_module: the module of its train CLI (e.g. "xgan.train"), which has `define_flags(flag_values)`,
         `resolve_config(flag_values)` and `build_dataset(config)`; `benchmarks.train_step` times `fit()` on
         the data the CLI trains on by default. None for a model without one.
+    guided_translator: a run (or networks) directory -> an object that translates with a style, for
+        `evaluation.semantics`'s provenance report: `.domains` (names, index = domain id), `.image_size`,
+        `.with_reference(sources, references, target_domain) -> (N, S, S, 3)` (source i in the style of
+        reference i) and `.with_latent(sources, target_domain, styles_per_source, seed) -> (N, K, S, S, 3)`,
+        images float32 in [-1, 1]. None for a model whose generators translate alone (StarGAN v2 sets it).
     """
 
     name: str
@@ -93,6 +99,7 @@ class ModelSpec:
     more_benchmarks: tuple[Benchmark, ...] = ()
     training_callbacks: Callable[[dict], list] | None = None
     direction_descriptions: tuple[str, ...] = ()
+    guided_translator: Callable[[Path], object] | None = None
 
     @property
     def benchmarks(self) -> tuple[Benchmark, ...]:
@@ -105,6 +112,8 @@ class ModelSpec:
             raise ValueError(f"model {self.name}: directions {unknown} are not among its generators {self.generators}")
         if self.direction_descriptions and len(self.direction_descriptions) != len(self.directions):
             raise ValueError(f"model {self.name}: one direction_descriptions entry per direction {self.directions}")
+        if self.guided_translator is not None and not callable(self.guided_translator):
+            raise TypeError(f"model {self.name}: guided_translator must be a function of a directory, or None")
 
 
 def register(spec: ModelSpec) -> ModelSpec:

@@ -152,3 +152,11 @@ def test_the_registered_toy_runs_through_benchmarks_train_step(registered_toy, c
     figures = json.loads(capsys.readouterr().out)
     assert figures["model"] == "toy_gan" and figures["batch_size"] == 2
     assert figures["images_per_s_no_xla"] > 0 and figures["images_per_s_xla"] > 0 and figures["matmul_gflops"] > 0
+
+
+def test_a_guided_translator_is_absent_by_default_and_must_be_a_function():
+    assert toy_gan.MODEL.guided_translator is None
+    guided = dataclasses.replace(toy_gan.MODEL, guided_translator=lambda directory: directory)
+    assert guided.guided_translator(Path("run")) == Path("run")
+    with pytest.raises(TypeError, match="model toy_gan: guided_translator must be a function of a directory"):
+        dataclasses.replace(toy_gan.MODEL, guided_translator="stargan_v2.translate:StyleTranslator.load")
