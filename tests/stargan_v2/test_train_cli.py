@@ -95,36 +95,40 @@ def test_a_dataset_dir_gives_one_domain_per_subfolder(tmp_path):
         np.testing.assert_array_equal(is_male, domains.numpy() == 1)
 
 
-# (flags, the error's line, whether it comes before the run starts: a source that cannot be read is found when the
-# run's data are built)
 BAD_FLAGS = [
-    (["--domains=photo=synthetic:photo"], "--domains=photo=synthetic:photo: needs at least 2 domains, got 1", True),
-    (["--domains=photo=synthetic:photo,cartoon"], "--domains=photo=synthetic:photo,cartoon: entry 'cartoon' is", True),
-    (["--domains=a=synthetic:photo,a=synthetic:cartoon"], "domain 'a' is named twice", True),
-    (
-        ["--dataset_dir={tmp_path}/missing"],
-        "--dataset_dir={tmp_path}/missing: '{tmp_path}/missing' is not a folder",
-        True,
-    ),
-    (["--dataset_dir={tmp_path}", "--domains=a=x,b=y"], "--domains and --dataset_dir both name the domains", True),
-    (["--white_background=face"], "--white_background: no domain named face; the domains are photo, cartoon", True),
-    (["--num_domains=3"], "--num_domains=3, but there are 2 domains: photo, cartoon", True),
-    (["--image_size=48"], "must be a power of two", True),
-    (
-        ["--domains=a=synthetic:photo:8,b=nowhere:x"],
-        "--domains: domain b (nowhere:x): 'nowhere:x': unknown source",
-        False,
-    ),
+    (["--domains=photo=synthetic:photo"], "--domains=photo=synthetic:photo: needs at least 2 domains, got 1"),
+    (["--domains=photo=synthetic:photo,cartoon"], "--domains=photo=synthetic:photo,cartoon: entry 'cartoon' is"),
+    (["--domains=a=synthetic:photo,a=synthetic:cartoon"], "domain 'a' is named twice"),
+    (["--dataset_dir={tmp_path}/missing"], "--dataset_dir={tmp_path}/missing: '{tmp_path}/missing' is not a folder"),
+    (["--dataset_dir={tmp_path}", "--domains=a=x,b=y"], "--domains and --dataset_dir both name the domains"),
+    (["--white_background=face"], "--white_background: no domain named face; the domains are photo, cartoon"),
+    (["--num_domains=3"], "--num_domains=3, but there are 2 domains: photo, cartoon"),
+    (["--image_size=48"], "must be a power of two"),
 ]
 
 
-@pytest.mark.parametrize("arguments, message, before_the_run", BAD_FLAGS)
-def test_bad_flags_end_in_one_line_naming_them(tmp_path, arguments, message, before_the_run):
-    arguments = [argument.format(tmp_path=tmp_path) for argument in arguments]
+@pytest.mark.parametrize("arguments, message", BAD_FLAGS)
+def test_bad_flags_are_refused_in_one_line_naming_them(tmp_path, capsys, arguments, message):
+    with pytest.raises((SystemExit, flags.IllegalFlagValueError)) as refusal:
+        parsed(*(argument.format(tmp_path=tmp_path) for argument in arguments))
+    # absl's parsing errors carry their line; the CLI's own checks print theirs ("error: ...").
+    line = str(refusal.value) if refusal.type is flags.IllegalFlagValueError else capsys.readouterr().err
+    assert message.format(tmp_path=tmp_path) in line and len(line.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "arguments, message, before_the_run",
+    [
+        (["--domains=photo=synthetic:photo"], "--domains=photo=synthetic:photo: needs at least 2 domains", True),
+        (["--white_background=face"], "--white_background: no domain named face", True),
+        # A source that cannot be read is found when the run's data are built.
+        (["--domains=a=synthetic:photo:8,b=nowhere:x"], "--domains: domain b (nowhere:x): 'nowhere:x': unknown", False),
+    ],
+)
+def test_the_cli_ends_a_bad_flag_in_one_line_without_a_traceback(tmp_path, arguments, message, before_the_run):
     result = run("stargan_v2.train", *TINY, *arguments, f"--run_dir={tmp_path / 'run'}", check=False)
     assert result.returncode != 0
-    assert message.format(tmp_path=tmp_path) in result.stderr
-    assert "Traceback" not in result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
     assert (tmp_path / "run").exists() != before_the_run
 
 
@@ -165,8 +169,7 @@ def test_a_resumed_run_continues_the_diversity_decay(tiny_run):
     history = json.loads((tiny_run / "history.json").read_text())
     assert history["epoch"] == [1, 2]  # the second invocation resumed after the first epoch
     # λ_ds(t) = 1 - t / 8 over steps 0, 1 then 2, 3: a restarted counter would repeat the first epoch's mean.
-    assert history["lambda_ds"] == pytest.approx([1 - 0.5 / 8, 1 - 2.5 / 8], abs=1 / 8)
-    assert history["lambda_ds"][1] < history["lambda_ds"][0] - 1.5 / 8
+    assert history["lambda_ds"] == pytest.approx([1 - 0.5 / 8, 1 - 2.5 / 8])
     for tracker in ("D_latent_real", "D_ref_fake", "G_latent_adv", "G_ref_cyc", "G_latent_ds"):
         assert len(history[tracker]) == 2 and all(np.isfinite(history[tracker]))
 
@@ -179,7 +182,7 @@ def test_a_run_writes_its_grids_config_and_the_three_exports(tiny_run):
     for key in ("image_size", "style_dim", "latent_dim", "w_hpf", "max_conv_dim"):
         assert key in config
     exported = {name: keras.saving.load_model(tiny_run / "export" / f"{name}.keras") for name in train.MODEL.generators}
-    styles = exported["mapping_network"]([np.zeros((2, 16), "float32"), np.array([0, 1], "int32")])
-    images = exported["generator"]([np.zeros((2, 32, 32, 3), "float32"), styles])
+    styles = np.asarray(exported["mapping_network"]([np.zeros((2, 16), "float32"), np.array([0, 1], "int32")]))
+    images = np.asarray(exported["generator"]([np.zeros((2, 32, 32, 3), "float32"), styles]))
     assert images.shape == (2, 32, 32, 3)
     assert exported["style_encoder"]([images, np.array([1, 0], "int32")]).shape == (2, 64)
