@@ -19,7 +19,7 @@ from absl import flags
 
 from preprocessing import data_flags
 from preprocessing.multi_domain import folder_domains, parse_domain_list, reference_batches
-from preprocessing.pipeline import load_domain
+from preprocessing.pipeline import AUGMENTATIONS, load_domain
 from preprocessing.sources import SPEC_HELP
 
 DOMAINS, DATASET_DIR, WHITE_BACKGROUND = "domains", "dataset_dir", "white_background"
@@ -35,6 +35,13 @@ def _check_domain_list(text: str) -> bool:
         parse_domain_list(text)
     except ValueError as error:
         raise flags.ValidationError(str(error)) from None
+    return True
+
+
+def _check_augmentations(text: str) -> bool:
+    unknown = [name.strip() for name in text.split(",") if name.strip() and name.strip() not in AUGMENTATIONS]
+    if unknown:
+        raise flags.ValidationError(f"unknown {', '.join(unknown)}; expected names from {', '.join(AUGMENTATIONS)}")
     return True
 
 
@@ -70,6 +77,7 @@ def define_flags(
         flag_values=flag_values,
     )
     data_flags.define_preparation_flags(SHARED, "every domain's images", flag_values, augment_default)
+    flags.register_validator(AUGMENT, _check_augmentations, flag_values=flag_values)
     data_flags.define_tfds_data_dir_flag(flag_values)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tensorflow as tf
+from absl import flags
 from PIL import Image
 
-from preprocessing import pipeline
+from preprocessing import multi_domain_flags, pipeline
 from preprocessing.multi_domain import folder_domains, parse_domain_list, reference_batches
 
 SIZE = 8
@@ -224,3 +225,18 @@ def test_load_domain_takes_random_resized_crop_and_refuses_it_beside_random_crop
 def test_the_official_crop_is_the_default():
     crop = pipeline.DEFAULT_RESIZED_CROP
     assert (crop.probability, crop.scale, crop.ratio) == (0.5, (0.8, 1.0), (0.9, 1.1))
+
+
+def test_the_flags_name_the_domains_and_paint_only_the_named_ones_white():
+    values = flags.FlagValues()
+    multi_domain_flags.define_flags(
+        {"photo": "synthetic:photo:4", "scene": "synthetic:photo:4"}, values, white=("photo",)
+    )
+    values(["train"])
+    config = {**multi_domain_flags.config_from_flags(values), "batch_size": 32, "seed": 0}
+    assert (config["domains"], config["num_domains"], config["white_background"]) == (["photo", "scene"], 2, ["photo"])
+
+    sources, source_domains, *_ = next(iter(multi_domain_flags.load_reference_batches(config, image_size=32)))
+    corners = sources.numpy()[:, [0, 0, -1, -1], [0, -1, 0, -1]].mean(axis=(1, 2))
+    white = np.isclose(corners, 1.0, atol=0.02)  # the same photos: on white in one domain, in their scene in the other
+    np.testing.assert_array_equal(white, source_domains.numpy() == 0)

@@ -104,6 +104,7 @@ BAD_FLAGS = [
     (["--white_background=face"], "--white_background: no domain named face; the domains are photo, cartoon"),
     (["--num_domains=3"], "--num_domains=3, but there are 2 domains: photo, cartoon"),
     (["--image_size=48"], "must be a power of two"),
+    (["--augment=flip,zoom"], "--augment=flip,zoom: unknown zoom; expected names from flip, rotate"),
 ]
 
 
