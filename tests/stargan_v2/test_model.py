@@ -114,9 +114,8 @@ def test_each_step_changes_its_networks_and_nothing_else(stepping_model, step, t
 
 
 def test_the_discriminators_loss_falls_on_a_fixed_batch():
-    # At 10x the official rate the loss of these 32-channel networks falls by a third or more from any of seeds 0-3.
-    keras.utils.set_random_seed(0)
-    model = compiled(learning_rate=1e-3)
+    keras.utils.set_random_seed(0)  # at the official rate the loss falls by half or more from any of seeds 0-3
+    model = compiled()
     sources, source_domains, _, _, target_domains = make_batch()
 
     def loss(terms):

@@ -118,7 +118,7 @@ def test_each_sample_gets_its_own_domains_head():
 
 
 def test_he_initialisation():
-    generator = networks.build_generator(SMALL, STYLE_DIM, 512, w_hpf=0)
+    generator = networks.build_generator(SMALL, STYLE_DIM, SMALL_WIDTH, w_hpf=0)
     block = generator.get_layer("encode_0")  # conv1: 3x3, 512 -> 512 at 32 px: 2.4M draws
     kernel = np.asarray(block.conv1.kernel)
     expected_std = np.sqrt(2.0 / (3 * 3 * 512))
