@@ -158,13 +158,14 @@ def test_the_dry_run_exits_before_the_run_starts(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    """A tiny run of 2 epochs of 2 steps: the first alone, then resumed to the second (~25 s on 2 cores)."""
+    """A tiny run of 2 epochs of 2 steps: the first alone, then resumed to the second."""
     run_dir = tmp_path_factory.mktemp("stargan_v2") / "run"
     run("stargan_v2.train", "--epochs=1", *TINY, TINY_DOMAINS, f"--run_dir={run_dir}")
     run("stargan_v2.train", "--epochs=2", *TINY, TINY_DOMAINS, f"--run_dir={run_dir}")
     return run_dir
 
 
+@pytest.mark.slow
 def test_a_resumed_run_continues_the_diversity_decay(tiny_run):
     history = json.loads((tiny_run / "history.json").read_text())
     assert history["epoch"] == [1, 2]  # the second invocation resumed after the first epoch
@@ -174,6 +175,7 @@ def test_a_resumed_run_continues_the_diversity_decay(tiny_run):
         assert len(history[tracker]) == 2 and all(np.isfinite(history[tracker]))
 
 
+@pytest.mark.slow
 def test_a_run_writes_its_grids_config_and_the_three_exports(tiny_run):
     assert sorted(path.name for path in (tiny_run / "grids").glob("*.png")) == ["epoch_0001.png", "epoch_0002.png"]
     config = json.loads((tiny_run / "config.json").read_text())
