@@ -36,9 +36,7 @@ class StarGANv2Hyperparameters(Hyperparameters):
         16, "Size of a latent code z, the mapping network's input (latent_dim).", lower_bound=1
     )
     max_conv_dim: int = hyperparameter(
-        512,
-        "Most channels of any convolution (max_conv_dim); the first has 2**14 // image_size, or this if fewer.",
-        lower_bound=1,
+        512, "Most channels of any convolution (max_conv_dim); the first has 2**14 // image_size.", lower_bound=1
     )
     w_hpf: int = hyperparameter(
         0,

@@ -1,7 +1,7 @@
 """StarGAN v2's four networks as functional Keras models, laid out as the official code builds them.
 
 clovaai/stargan-v2, core/model.py: `Generator`, `MappingNetwork`, `StyleEncoder`, `Discriminator`. Widths start
-at `dim_in = 2**14 // img_size` and double at each level, all at most `max_conv_dim`. The per-domain heads of F, E and
+at `dim_in = 2**14 // img_size` and double at each level up to `max_conv_dim`. The per-domain heads of F, E and
 D are all computed and each sample keeps its own domain's (`out[idx, y]`). Layer names follow the official
 module names (`from_rgb`, `encode_i`, `decode_i`, `shared_i`, `unshared_k`...), which `stargan_v2.convert`
 relies on. `parameter_counts` gives every network's size from the same layout without building anything.
@@ -35,14 +35,9 @@ HIGH_PASS_SIZES = (32, 64, 128)
 HIGH_PASS_MASK_INDEX = {32: 0, 64: 1, 128: 1}
 
 
-def first_width(image_size: int, max_conv_dim: int = 512) -> int:
-    """`dim_in = 2**14 // img_size`: 64 channels at 256 px; at most `max_conv_dim`.
-
-    The official code caps only the later levels; the cap never binds at its settings (2**14 // img_size <= 512
-    from 32 px), and below them it makes a small --max_conv_dim narrow every layer: without it a 64 px network
-    starts at 256 channels, and a step costs as much as at 256 px.
-    """
-    return min(2**14 // image_size, max_conv_dim)
+def first_width(image_size: int) -> int:
+    """`dim_in = 2**14 // img_size`: 64 channels at 256 px."""
+    return 2**14 // image_size
 
 
 def generator_plan(image_size: int, max_conv_dim: int, w_hpf: float):
@@ -56,7 +51,7 @@ def generator_plan(image_size: int, max_conv_dim: int, w_hpf: float):
     if levels < 1:
         raise ValueError(f"the generator needs image_size >= {16 if w_hpf > 0 else 32}, got {image_size}")
     encoder, decoder = [], []
-    dim_in = first_width(image_size, max_conv_dim)
+    dim_in = first_width(image_size)
     for _ in range(levels):
         dim_out = min(dim_in * 2, max_conv_dim)
         encoder.append((dim_in, dim_out, True))
@@ -73,7 +68,7 @@ def trunk_plan(image_size: int, max_conv_dim: int) -> list[tuple[int, int]]:
     levels = _log2(image_size, "image_size") - 2
     if levels < 1:
         raise ValueError(f"the style encoder and discriminator need image_size >= 8, got {image_size}")
-    blocks, dim_in = [], first_width(image_size, max_conv_dim)
+    blocks, dim_in = [], first_width(image_size)
     for _ in range(levels):
         dim_out = min(dim_in * 2, max_conv_dim)
         blocks.append((dim_in, dim_out))
@@ -97,7 +92,7 @@ def build_generator(image_size=256, style_dim=64, max_conv_dim=512, w_hpf=0, nam
         masks = keras.Input((image_size, image_size, 2), name="masks")
         inputs.append(masks)
 
-    x = conv(first_width(image_size, max_conv_dim), 3, name="from_rgb")(images)
+    x = conv(first_width(image_size), 3, name="from_rgb")(images)
     size, cached = image_size, {}
     for index, (dim_in, dim_out, downsample) in enumerate(encoder):
         if w_hpf > 0 and size in HIGH_PASS_SIZES:
@@ -171,7 +166,7 @@ def _downsampling_trunk(images, image_size: int, max_conv_dim: int):
     """The official `shared` / `main` Sequential: Conv3x3 → ResBlks (no norm, down-sampling) to 4x4 → LReLU →
     Conv4x4 (valid, to 1x1) → LReLU."""
     blocks = trunk_plan(image_size, max_conv_dim)
-    x = conv(first_width(image_size, max_conv_dim), 3, name="from_rgb")(images)
+    x = conv(first_width(image_size), 3, name="from_rgb")(images)
     for index, (dim_in, dim_out) in enumerate(blocks):
         x = ResBlk(dim_in, dim_out, downsample=True, name=f"block_{index}")(x)
     x = layers.LeakyReLU(negative_slope=0.2, name="leaky_relu_1")(x)
@@ -189,7 +184,7 @@ def parameter_counts(
     network 2,438,272, style encoder 20,916,928, discriminator 20,852,290, as the official `build_model`.
     """
     encoder, decoder = generator_plan(image_size, max_conv_dim, w_hpf)
-    width = first_width(image_size, max_conv_dim)
+    width = first_width(image_size)
     generator = _conv_count(3, IMAGE_CHANNELS, width)
     generator += sum(_res_block_count(dim_in, dim_out, normalize=True) for dim_in, dim_out, _ in encoder)
     generator += sum(_adain_res_block_count(dim_in, dim_out, style_dim) for dim_in, dim_out, _ in decoder)
@@ -205,7 +200,7 @@ def parameter_counts(
 
     blocks = trunk_plan(image_size, max_conv_dim)
     last = blocks[-1][1]
-    trunk = _conv_count(3, IMAGE_CHANNELS, first_width(image_size, max_conv_dim)) + _conv_count(4, last, last)
+    trunk = _conv_count(3, IMAGE_CHANNELS, first_width(image_size)) + _conv_count(4, last, last)
     trunk += sum(_res_block_count(dim_in, dim_out, normalize=False) for dim_in, dim_out in blocks)
     return {
         "generator": generator,
