@@ -56,6 +56,5 @@ def test_the_train_step_benchmark_compiles_every_optimizer_of_the_official_recip
     assert batch[1].dtype == batch[4].dtype == np.int32
 
 
-@pytest.mark.slow  # ~40 s: tracing the four-step iteration with R1's second-order gradients
 def test_the_train_step_benchmark_traces_the_step_on_int32_domains():
     assert train_step.train_step_flops(MODEL.untrained, tiny(MODEL.benchmark)) > 0
