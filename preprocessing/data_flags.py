@@ -38,16 +38,8 @@ def define_domain_flags(
     `augment_default` is every domain's default `--*_augment` (CycleGAN's "flip,random_crop").
     """
     for domain, (default_source, description, *background_default) in domains.items():
-        source, crop, background, augment, load_size = domain_flag_names(domain)
+        source, _, background, _, _ = domain_flag_names(domain)
         flags.DEFINE_string(source, default_source, f"Source of {description}: {SPEC_HELP}.", flag_values=flag_values)
-        flags.DEFINE_enum(
-            crop,
-            "none",
-            CROPS,
-            f"Crop of {description} before resizing: none; center (the report's 83->64 centre crop, "
-            "for Cartoon Set images); bbox (a square around the non-white pixels).",
-            flag_values=flag_values,
-        )
         flags.DEFINE_enum(
             background,
             background_default[0] if background_default else "keep",
@@ -57,22 +49,42 @@ def define_domain_flags(
             "MediaPipe's person segmenter, once per image before the cache, for sources without them).",
             flag_values=flag_values,
         )
-        flags.DEFINE_string(
-            augment,
-            augment_default,
-            f"Augmentations of {description}, comma-separated from {', '.join(AUGMENTATIONS)} "
-            "(rotate/shift fight the non-frontal-face failure the report describes).",
-            flag_values=flag_values,
-        )
-        flags.DEFINE_integer(
-            load_size,
-            None,
-            f"Side {description} is resized to before its image-size window is taken: a random window with "
-            f"--{augment}=random_crop (CycleGAN loads 286 and crops 256), else the centre one. "
-            "Default: the image size (no window).",
-            lower_bound=1,
-            flag_values=flag_values,
-        )
+        define_preparation_flags(domain, description, flag_values, augment_default)
+    define_tfds_data_dir_flag(flag_values)
+    return [name for domain in domains for name in domain_flag_names(domain)] + [TFDS_DATA_DIR]
+
+
+def define_preparation_flags(domain: str, description: str, flag_values: flags.FlagValues, augment_default: str):
+    """--<domain>_crop, --<domain>_augment and --<domain>_load_size (unprefixed for the domain "")."""
+    _, crop, _, augment, load_size = domain_flag_names(domain)
+    flags.DEFINE_enum(
+        crop,
+        "none",
+        CROPS,
+        f"Crop of {description} before resizing: none; center (the report's 83->64 centre crop, "
+        "for Cartoon Set images); bbox (a square around the non-white pixels).",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_string(
+        augment,
+        augment_default,
+        f"Augmentations of {description}, comma-separated from {', '.join(AUGMENTATIONS)} "
+        "(rotate/shift fight the non-frontal-face failure the report describes; random_resized_crop is "
+        "StarGAN v2's: a window of 0.8-1 of the area, aspect 0.9-1.1, on half the images).",
+        flag_values=flag_values,
+    )
+    flags.DEFINE_integer(
+        load_size,
+        None,
+        f"Side {description} is resized to before its image-size window is taken: a random window with "
+        f"--{augment}=random_crop (CycleGAN loads 286 and crops 256), the random_resized_crop window resized "
+        "to the image size, else the centre one. Default: the image size (no window).",
+        lower_bound=1,
+        flag_values=flag_values,
+    )
+
+
+def define_tfds_data_dir_flag(flag_values: flags.FlagValues) -> None:
     flags.DEFINE_string(
         TFDS_DATA_DIR,
         None,
@@ -80,7 +92,6 @@ def define_domain_flags(
         "point it at a copied directory on machines without network access.",
         flag_values=flag_values,
     )
-    return [name for domain in domains for name in domain_flag_names(domain)] + [TFDS_DATA_DIR]
 
 
 # CycleGAN and U-GAT-IT load 286 px and crop 256: the same ratio at every image size.
@@ -105,9 +116,9 @@ def load_domain_from_config(config: dict, domain: str, image_size: int, seed_off
     ends it with one naming `--<domain>_load_size`.
     """
     source, crop, background, augment, load_size = domain_flag_names(domain)
-    load_size_problem = _load_size_problem(config, domain, image_size)
-    if load_size_problem:
-        exit_with_usage_error(load_size_problem)
+    problem = load_size_problem(config, domain, image_size)
+    if problem:
+        exit_with_usage_error(problem)
     try:
         return load_domain(
             config[source],
@@ -125,7 +136,7 @@ def load_domain_from_config(config: dict, domain: str, image_size: int, seed_off
         exit_with_usage_error(f"--{source}={config[source]}: {error}")
 
 
-def _load_size_problem(config: dict, domain: str, image_size: int) -> str | None:
+def load_size_problem(config: dict, domain: str, image_size: int) -> str | None:
     """Why the domain's `--*_load_size` cannot serve its `--*_augment` at `image_size`; None if it can."""
     _, _, _, augment, load_size = domain_flag_names(domain)
     size = config[load_size]

@@ -10,6 +10,7 @@ follow the image through every geometric step.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import tensorflow as tf
@@ -21,11 +22,48 @@ CROPS = ("none", "center", "bbox")
 # "white" composites the subject over white with the source's foreground mask: the report's faces
 # are "centred, cropped, background removed" (its §6.2), as Cartoon Set's are by construction.
 BACKGROUNDS = ("keep", "white")
-AUGMENTATIONS = ("flip", "rotate", "shift", "random_crop")
+AUGMENTATIONS = ("flip", "rotate", "shift", "random_crop", "random_resized_crop")
 # The report loads Cartoon Set images at 83x83 and centre-crops 64x64 to drop the white border.
 REPORT_CENTER_CROP_FRACTION = 64 / 83
 # After a horizontal flip the image-left eye is the former right one (CelebA order).
 FLIPPED_LANDMARK_ORDER = [1, 0, 2, 4, 3]
+
+
+@dataclasses.dataclass(frozen=True)
+class RandomResizedCrop:
+    """torchvision's `RandomResizedCrop(size, scale, ratio)`, applied to an image with `probability`.
+
+    Defaults: StarGAN v2's (clovaai/stargan-v2 core/data_loader.py): `RandomResizedCrop(img_size,
+    scale=[0.8, 1.0], ratio=[0.9, 1.1])` on half the images, the others resized whole. As torchvision
+    samples it: up to `attempts` candidates of area `side² · U(scale)` and aspect `exp(U(log ratio))`,
+    `w = round(sqrt(area · aspect))`, `h = round(sqrt(area / aspect))`; the first that fits in the image
+    is taken at an integer offset drawn uniformly; none fitting, the whole (square) image.
+    """
+
+    probability: float = 0.5
+    scale: tuple[float, float] = (0.8, 1.0)
+    ratio: tuple[float, float] = (0.9, 1.1)
+    attempts: int = 10
+
+    def windows(self, count, side: int, seed) -> tuple[tf.Tensor, tf.Tensor]:
+        """(offsets, sizes) of `count` windows in a `side` x `side` image: float32 [count, 2] pixels as (x, y) and
+        (w, h); a window not cropped is the whole image."""
+        seeds = tf.random.experimental.stateless_split(seed, 4)
+        shape = tf.stack([count, self.attempts])
+        area = side * side * tf.random.stateless_uniform(shape, seeds[0], *self.scale)
+        log_ratio = tf.random.stateless_uniform(shape, seeds[1], math.log(self.ratio[0]), math.log(self.ratio[1]))
+        aspect = tf.exp(log_ratio)
+        candidates = tf.round(tf.stack([tf.sqrt(area * aspect), tf.sqrt(area / aspect)], axis=-1))
+        fits = tf.reduce_all((candidates >= 1) & (candidates <= side), axis=-1)
+        first = tf.argmax(tf.cast(fits, tf.int32), axis=1)
+        chosen = tf.gather(candidates, first, batch_dims=1)
+        cropped = tf.reduce_any(fits, axis=1) & (tf.random.stateless_uniform([count], seeds[2]) < self.probability)
+        sizes = tf.where(cropped[:, None], chosen, float(side))
+        offsets = tf.floor(tf.random.stateless_uniform([count, 2], seeds[3]) * (side - sizes + 1))
+        return offsets, sizes
+
+
+DEFAULT_RESIZED_CROP = RandomResizedCrop()
 
 
 def load_domain(
@@ -41,6 +79,7 @@ def load_domain(
     load_size: int | None = None,
     max_rotation_degrees: float = 10.0,
     max_shift_fraction: float = 0.05,
+    resized_crop: RandomResizedCrop = DEFAULT_RESIZED_CROP,
     normalize: bool = True,
     shuffle: bool = True,
     shuffle_buffer: int = 4096,
@@ -65,7 +104,9 @@ def load_domain(
       augment: names from AUGMENTATIONS (a list or a comma-separated string):
         "flip" (horizontal), "rotate" (up to +-max_rotation_degrees), "shift" (up
         to +-max_shift_fraction of the side), "random_crop" (resize to
-        `load_size`, then a random image_size window: CycleGAN's 286 -> 256).
+        `load_size`, then a random image_size window: CycleGAN's 286 -> 256),
+        "random_resized_crop" (`resized_crop`'s window of the image stored at
+        `load_size` or image_size, resized to image_size: StarGAN v2's).
       normalize: map to [-1, 1]; False keeps [0, 255] (the report's experiment 1).
       cache: True (memory), a file path prefix, or False. Endless sources are
         never cached.
@@ -78,6 +119,8 @@ def load_domain(
     if background not in BACKGROUNDS:
         raise ValueError(f"background must be one of {BACKGROUNDS}, got {background!r}")
     stored_size = load_size or image_size
+    if {"random_crop", "random_resized_crop"} <= set(augment):
+        raise ValueError("augment: random_crop and random_resized_crop both choose the window; pick one")
     if "random_crop" in augment and stored_size <= image_size:
         raise ValueError(
             f"random_crop needs load_size > image_size, got load_size={load_size}, image_size={image_size}"
@@ -104,7 +147,9 @@ def load_domain(
 
     def finish(index, batch):
         augmentation_seed = tf.stack([tf.cast(seed, tf.int64), index])
-        batch = _augment_batch(batch, augment, image_size, augmentation_seed, max_rotation_degrees, max_shift_fraction)
+        batch = _augment_batch(
+            batch, augment, image_size, augmentation_seed, max_rotation_degrees, max_shift_fraction, resized_crop
+        )
         batch["image"] = _to_float(batch["image"], normalize)
         return batch if with_metadata else batch["image"]
 
@@ -267,7 +312,9 @@ def _crop_and_resize(record: dict, crop: str, fraction: float, margin: float, si
 # --- batched augmentation (after the cache) --------------------------------------------------
 
 
-def _augment_batch(batch, augment, image_size, seed, max_rotation_degrees, max_shift_fraction):
+def _augment_batch(
+    batch, augment, image_size, seed, max_rotation_degrees, max_shift_fraction, resized_crop=DEFAULT_RESIZED_CROP
+):
     """One random affine map per image (crop window, flip, rotation, shift), applied once."""
     stored_size = batch["image"].shape[1]
     if not augment and stored_size == image_size:
@@ -284,13 +331,18 @@ def _augment_batch(batch, augment, image_size, seed, max_rotation_degrees, max_s
     angle = uniform(1, -max_angle, max_angle)
     max_shift = max_shift_fraction * image_size if "shift" in augment else 0.0
     shift = tf.stack([uniform(2, -max_shift, max_shift), uniform(3, -max_shift, max_shift)], axis=1)
-    slack = float(stored_size - image_size)
-    if "random_crop" in augment:
-        # Integer window offsets, as a crop would take.
-        window = tf.floor(tf.random.stateless_uniform([count, 2], seeds[4], 0.0, slack + 1))
+    if "random_resized_crop" in augment:
+        crop_seed = tf.random.experimental.stateless_fold_in(seed, 5)
+        offsets, sizes = resized_crop.windows(count, stored_size, crop_seed)
     else:
-        window = tf.fill([count, 2], slack / 2)
-    matrix, translation = _output_to_input_affine(flip, angle, shift, window, image_size)
+        slack = float(stored_size - image_size)
+        if "random_crop" in augment:
+            # Integer window offsets, as a crop would take.
+            offsets = tf.floor(tf.random.stateless_uniform([count, 2], seeds[4], 0.0, slack + 1))
+        else:
+            offsets = tf.fill([count, 2], slack / 2)
+        sizes = tf.fill([count, 2], float(image_size))
+    matrix, translation = _output_to_input_affine(flip, angle, shift, offsets, sizes, image_size)
     batch["image"] = _warp(batch["image"], matrix, translation, image_size, "BILINEAR", "NEAREST")
     if "mask" in batch:
         batch["mask"] = _warp(batch["mask"], matrix, translation, image_size, "NEAREST", "CONSTANT")
@@ -299,17 +351,20 @@ def _augment_batch(batch, augment, image_size, seed, max_rotation_degrees, max_s
     return batch
 
 
-def _output_to_input_affine(flip, angle, shift, window, image_size):
+def _output_to_input_affine(flip, angle, shift, offsets, sizes, image_size):
     """`input = matrix @ output + translation`, per image, in pixel-index coordinates.
 
-    An output pixel is flipped about the centre, rotated about it, then placed at
-    the centre of the crop window in the stored image, moved by `shift`.
+    An output pixel is flipped about the centre, rotated about it, scaled from image_size to the window's
+    (w, h) and placed at the centre of the window (x, y, w, h: `offsets`, `sizes`) in the stored image,
+    moved by `shift`.
     """
     centre = (image_size - 1) / 2.0
     mirror = tf.where(flip, -1.0, 1.0)
     cos, sin = tf.cos(angle), tf.sin(angle)
-    matrix = tf.stack([tf.stack([cos * mirror, -sin], axis=1), tf.stack([sin * mirror, cos], axis=1)], axis=1)
-    translation = window + centre + shift - tf.linalg.matvec(matrix, tf.fill(tf.shape(shift), centre))
+    rotation = tf.stack([tf.stack([cos * mirror, -sin], axis=1), tf.stack([sin * mirror, cos], axis=1)], axis=1)
+    matrix = rotation * (sizes / image_size)[:, :, None]  # rows scaled: diag(w, h) / image_size @ rotation
+    window_centre = offsets + (sizes - 1) / 2
+    translation = window_centre + shift - tf.linalg.matvec(matrix, tf.fill(tf.shape(shift), centre))
     return matrix, translation
 
 

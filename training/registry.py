@@ -54,11 +54,26 @@ class Benchmark:
     label: str = "report"
     model_options: tuple[tuple[str, object], ...] = ()  # (name, value) pairs, kept hashable
     weight_decay: float = 0.0  # coupled (added to the gradient), as PyTorch's Adam(weight_decay=...)
+    # One dtype per input, "float32" for all when empty; an "int32" input holds labels (domain ids, say) in
+    # range(label_count).
+    input_dtypes: tuple[str, ...] = ()
+    label_count: int = 2
+
+    def __post_init__(self):
+        if self.input_dtypes and len(self.input_dtypes) != len(self.input_shapes):
+            raise ValueError(f"benchmark {self.label}: one input_dtypes entry per input shape {self.input_shapes}")
 
     def batch(self, seed: int = 0):
-        """A fixed batch in [-1, 1]: one float32 array, or a tuple of them for a model trained on several inputs."""
+        """A fixed batch: float32 inputs in [-1, 1], int32 ones in range(label_count); one array, or a tuple
+        of them for a model trained on several inputs."""
         rng = np.random.default_rng(seed)
-        arrays = tuple(rng.uniform(-1, 1, shape).astype("float32") for shape in self.input_shapes)
+        dtypes = self.input_dtypes or ("float32",) * len(self.input_shapes)
+        arrays = tuple(
+            rng.integers(0, self.label_count, shape).astype(dtype)
+            if np.issubdtype(dtype, np.integer)
+            else rng.uniform(-1, 1, shape).astype(dtype)
+            for shape, dtype in zip(self.input_shapes, dtypes)
+        )
         return arrays[0] if len(arrays) == 1 else arrays
 
 

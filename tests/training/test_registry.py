@@ -55,7 +55,10 @@ def test_each_registration_describes_its_model(name):
 def test_the_registrations_name_the_report_batches():
     assert registry.get("xgan").benchmark.input_shapes == ((16, 64, 64, 3), (16, 64, 64, 3))
     assert registry.get("single_gan").benchmark.input_shapes == ((128, 64, 64, 3),)
-    assert registry.translators() == tuple(name for name in registry.names() if name != "single_gan")
+    # The DCGAN draws from noise; StarGAN v2's generator needs a style code beside the image.
+    assert registry.translators() == tuple(
+        name for name in registry.names() if name not in ("single_gan", "stargan_v2")
+    )
 
 
 def test_a_benchmark_batch_is_an_array_or_a_tuple_per_input_and_fixed_by_its_seed():
@@ -64,6 +67,15 @@ def test_a_benchmark_batch_is_an_array_or_a_tuple_per_input_and_fixed_by_its_see
     assert first.shape == second.shape == (3, 4, 4, 3) and not np.array_equal(first, second)
     np.testing.assert_array_equal(setting.batch(seed=1)[0], first)
     assert registry.Benchmark(input_shapes=((5, 2),)).batch().shape == (5, 2)
+
+
+def test_a_benchmark_batch_gives_labels_to_its_int32_inputs():
+    setting = registry.Benchmark(input_shapes=((64, 4, 4, 3), (64,)), input_dtypes=("float32", "int32"), label_count=3)
+    images, labels = setting.batch()
+    assert images.dtype == np.float32 and -1 <= images.min() < images.max() <= 1
+    assert labels.dtype == np.int32 and set(labels) == {0, 1, 2}
+    with pytest.raises(ValueError, match="one input_dtypes entry per input shape"):
+        registry.Benchmark(input_shapes=((2, 4, 4, 3), (2,)), input_dtypes=("int32",))
 
 
 def test_registering_is_once_per_name(registered_toy):
