@@ -38,7 +38,7 @@ from absl import app, flags
 
 from preprocessing import folder_job
 from preprocessing.pipeline import CROPS
-from stargan_v2 import translate_folders
+from stargan_v2 import layers, translate_folders  # noqa: F401  (`layers` registers the exports' custom layers)
 from stargan_v2.wing import heatmap_masks
 from training.export import MissingGeneratorError, check_exported, load_generator
 from training.run import RunLayout
@@ -253,7 +253,8 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
     flags.DEFINE_bool(
         "grid",
         False,
-        "Also write the figure of the first sources (and references): OUTPUT/reference_grid.png (a white corner, "
+        f"Also write the figure of the first {translate_folders.GRID_IMAGES} sources (and references): "
+        "OUTPUT/reference_grid.png (a white corner, "
         "sources along the top row, references down the first column, each cell the source in the reference's "
         "style) or OUTPUT/latent_grid.png (a row per source: the source, then its K translations).",
         flag_values=flag_values,

@@ -286,10 +286,33 @@ def test_high_pass_networks_translate_with_the_fans_masks_of_the_sources(tmp_pat
         translate.StyleTranslator.load(networks_dir)
 
 
-def test_help_explains_every_flag():
+def test_the_module_runs_as_a_command(tiny_networks_dir, tmp_path):
+    sources = write_images(tmp_path / "sources", ["a.png"], seed=1)
+
     result = subprocess.run(
-        [sys.executable, "-m", "stargan_v2.translate", "--help"], capture_output=True, text=True, check=False
+        [
+            sys.executable,
+            "-m",
+            "stargan_v2.translate",
+            f"--run_dir={tiny_networks_dir}",
+            f"--input={sources}",
+            "--latent=1",
+            f"--output={tmp_path / 'out'}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
+
+    assert result.returncode == folder_job.EXIT_COMPLETED, result.stderr[-2000:]
+    assert "written:        1" in result.stdout
+    assert (tmp_path / "out" / "a" / "cartoon_0.png").is_file()  # the default target: the last domain
+
+
+def test_help_explains_every_flag():
+    # What `--help` prints: the help of the flags of the module that defines them (here, not run as __main__).
+    help_text = parse("--run_dir=networks").module_help(translate.__name__)
+
     for flag in (
         "--run_dir",
         "--input",
@@ -303,4 +326,4 @@ def test_help_explains_every_flag():
         "--crop",
         "--batch_size",
     ):
-        assert f"\n  {flag}:" in result.stdout, flag
+        assert f"\n  {flag}:" in help_text, flag
