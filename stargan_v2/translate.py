@@ -120,13 +120,14 @@ class StyleTranslator:
         """s = F_y(z) for `count` codes z ~ N(0, I) drawn from `seed`: (count, style_dim).
 
         With psi != 1, the official truncation `torch.lerp(s_avg, s_trg, psi)` = s_avg + psi (s - s_avg),
-        s_avg the mean style of 10 000 further codes of the same seed.
+        s_avg the mean style of 10 000 codes drawn from a second stream of `seed` (the same for any `count`).
         """
         domain_id = self.domain_id(domain)
-        random = np.random.default_rng(seed)
-        styles = self._map(random.standard_normal((count, self.latent_dim)), domain_id)
+        codes, mean_codes = (np.random.default_rng(stream) for stream in np.random.SeedSequence(seed).spawn(2))
+        styles = self._map(codes.standard_normal((count, self.latent_dim)), domain_id)
         if psi != 1.0:
-            mean_style = self._map(random.standard_normal((MEAN_STYLE_LATENTS, self.latent_dim)), domain_id).mean(0)
+            many_styles = self._map(mean_codes.standard_normal((MEAN_STYLE_LATENTS, self.latent_dim)), domain_id)
+            mean_style = many_styles.mean(axis=0)
             styles = mean_style + np.float32(psi) * (styles - mean_style)
         return styles
 

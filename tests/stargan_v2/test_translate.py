@@ -131,6 +131,8 @@ def test_psi_pulls_every_style_to_the_domains_mean_style(translator):
     np.testing.assert_allclose(mean, np.broadcast_to(mean[0], mean.shape), atol=1e-6)  # psi 0: the mean itself
     half = translator.latent_styles("cartoon", 4, seed=1, psi=0.5)
     np.testing.assert_allclose(half, (styles + mean) / 2, atol=1e-5)  # lerp(s_avg, s, 0.5)
+    # The first codes of a seed and its mean style do not depend on how many codes are drawn.
+    np.testing.assert_allclose(translator.latent_styles("cartoon", 2, seed=1, psi=0.5), half[:2], atol=1e-6)
 
 
 def test_reference_grid_is_the_official_layout_and_files_hold_every_pair(
