@@ -75,7 +75,8 @@ def build(untrained: Callable[..., keras.Model], setting: registry.Benchmark, ji
         return FusedAdam(setting.learning_rate, **settings)
 
     model = untrained(**dict(setting.model_options))
-    model.compile(g_optimizer=adam(), d_optimizer=adam(), optimizer=None, jit_compile=jit_compile)
+    extra_optimizers = {name: adam() for name in getattr(model, "extra_optimizers", {})}
+    model.compile(g_optimizer=adam(), d_optimizer=adam(), **extra_optimizers, optimizer=None, jit_compile=jit_compile)
     return model, setting.batch()
 
 

@@ -38,6 +38,8 @@ The contract a model package's `keras.Model` follows:
   (the harness passes `optimizer=None` and `jit_compile`), stores one
   optimizer per player as attributes, and builds each on the variables it
   trains (`optimizer.build(variables)`), so a backup can restore their state.
+  `GANModel` does so, also for the further optimizers a model declares in
+  `extra_optimizers` (each with the run-config key of its learning rate).
 - Losses are tracked by `keras.metrics.Mean` trackers returned by the
   `metrics` property; `train_step` returns `{name: tracker.result()}`. Every
   value it returns is a scalar worth watching (the losses, and e.g. the

@@ -50,12 +50,16 @@ def build_and_compile(run: Run, config: dict, build_model_fn) -> keras.Model:
 def compile_for_training(model: keras.Model, config: dict) -> keras.Model:
     """`model` compiled with one new optimizer per player, as the config's train CLI trains it.
 
-    Each player's optimizer has its own rate (`g_learning_rate`, `d_learning_rate`) and schedule.
+    Each player's optimizer has its own rate (`g_learning_rate`, `d_learning_rate`) and schedule, and so
+    has each of the model's `extra_optimizers` (`GANModel`): its rate is the config's value of the key
+    the model declares for it.
     """
     steps_per_epoch = config["steps_per_epoch"]
+    extra_optimizers = getattr(model, "extra_optimizers", {})
     model.compile(
         g_optimizer=make_optimizer(config, steps_per_epoch, "g_optimizer", config["g_learning_rate"]),
         d_optimizer=make_optimizer(config, steps_per_epoch, "d_optimizer", config["d_learning_rate"]),
+        **{name: make_optimizer(config, steps_per_epoch, name, config[key]) for name, key in extra_optimizers.items()},
         # The generators' moving average (GANModel.compile); without one, compiled as a model without the flag.
         **({"ema_decay": config["ema_decay"]} if config.get("ema_decay") else {}),
         # Otherwise Keras creates a default RMSprop that nothing steps but every backup would carry.

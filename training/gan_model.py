@@ -16,6 +16,7 @@ A model package subclasses it and adds its networks, losses and `train_step`:
 from __future__ import annotations
 
 import functools
+from typing import ClassVar
 
 import keras
 from absl import logging
@@ -33,12 +34,22 @@ class GANModel(keras.Model):
     `d_optimizer` train; a model whose players share networks in another way
     (XGAN) overrides `generator_variables` / `discriminator_variables`.
 
+    A model that trains further networks with optimizers of their own
+    declares them in `extra_optimizers` ({compile argument: the run-config key
+    of its learning rate}) and says what each trains in `optimizer_variables`:
+    `training.fit.compile_for_training` makes each its own optimizer, `compile`
+    takes and builds it, and the compile config and every backup hold it
+    beside `g_optimizer` and `d_optimizer` (StarGAN v2's mapping network and
+    style encoder).
+
     With `compile(..., ema_decay=β)` it keeps a moving average of its
     generators' weights (`training.ema`), updated at the end of every
     `train_step`: each subclass's `train_step` is wrapped to do so, so no
     model's step names it.
     """
 
+    # {compile argument: the run-config key of its learning rate} of each optimizer beyond the two players'.
+    extra_optimizers: ClassVar[dict[str, str]] = {}
     _generator_average = None  # a training.ema.GeneratorAverage once compiled with ema_decay > 0
     _average_restarts = False  # whether the last weights file loaded held no averages
 
@@ -57,6 +68,21 @@ class GANModel(keras.Model):
         """What `d_optimizer` trains: the trainable variables of `discriminators`' values, or of `discriminator`."""
         return _trainable_variables(self, "discriminators", "discriminator")
 
+    @property
+    def optimizer_names(self) -> tuple[str, ...]:
+        """The compile arguments (and attributes) of the model's optimizers: g_optimizer, d_optimizer, then
+        `extra_optimizers`."""
+        return ("g_optimizer", "d_optimizer", *self.extra_optimizers)
+
+    def optimizer_variables(self, name: str) -> list:
+        """What the optimizer `name` trains: `generator_variables` for g_optimizer, `discriminator_variables`
+        for d_optimizer; a model with `extra_optimizers` names their variables in its override."""
+        if name == "g_optimizer":
+            return self.generator_variables
+        if name == "d_optimizer":
+            return self.discriminator_variables
+        raise NotImplementedError(f"{type(self).__name__}.optimizer_variables does not name what {name} trains")
+
     @staticmethod
     def grid_rows(rows) -> list:
         """`sample_grid`'s return value from [(row name, images)] of any float dtype (bfloat16 under mixed
@@ -64,25 +90,30 @@ class GANModel(keras.Model):
         return [(name, keras.ops.convert_to_numpy(keras.ops.cast(images, "float32"))) for name, images in rows]
 
     def compile(self, g_optimizer, d_optimizer, ema_decay: float = 0.0, **kwargs):
-        """One optimiser per player; `kwargs` (e.g. `jit_compile`) go to `keras.Model.compile`.
+        """One optimiser per player, and one per name of `extra_optimizers` (keyword arguments, all required);
+        the other `kwargs` (e.g. `jit_compile`) go to `keras.Model.compile`.
 
-        Under "mixed_float16" pass both optimisers wrapped in
+        Under "mixed_float16" pass every optimiser wrapped in
         `keras.optimizers.LossScaleOptimizer`. `ema_decay` > 0 starts the
         generators' moving average (`training.ema`) at their current weights;
         0 keeps none.
         """
+        missing = [name for name in self.extra_optimizers if name not in kwargs]
+        if missing:
+            raise TypeError(f"{type(self).__name__}.compile() needs the optimizers {', '.join(missing)}")
+        extra = {name: kwargs.pop(name) for name in self.extra_optimizers}
         super().compile(**kwargs)
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer
+        for name, optimizer in extra.items():
+            setattr(self, name, optimizer)
         self.ema_decay = ema_decay
         self._generator_average = ema.GeneratorAverage(ema.generator_weights(self), ema_decay) if ema_decay else None
         # Built now, not lazily inside the first traced step, so a checkpoint can restore their state.
-        for optimizer, variables in (
-            (g_optimizer, self.generator_variables),
-            (d_optimizer, self.discriminator_variables),
-        ):
+        for name in self.optimizer_names:
+            optimizer = getattr(self, name)
             if not optimizer.built:
-                optimizer.build(variables)
+                optimizer.build(self.optimizer_variables(name))
 
     @property
     def generator_average(self) -> ema.GeneratorAverage | None:
@@ -103,8 +134,7 @@ class GANModel(keras.Model):
     def get_compile_config(self):
         return {
             **super().get_compile_config(),
-            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
-            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
+            **{name: keras.saving.serialize_keras_object(getattr(self, name)) for name in self.optimizer_names},
             "ema_decay": self.ema_decay,
         }
 
