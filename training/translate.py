@@ -41,6 +41,12 @@ def to_uint8(images) -> np.ndarray:
     return np.round(to_unit_range(images) * 255.0).astype(np.uint8)
 
 
+def read_prepared(path: Path, image_size: int, crop: str = "none"):
+    """The image file at `path` as a generator's input: (image_size, image_size, 3) float32 in [-1, 1], cropped
+    and resized as in training; `image_io.UnreadableImageError` (naming the file) when it cannot be decoded."""
+    return prepare_image(image_io.read_rgb(path), image_size, crop)
+
+
 def find_inputs(input_path: Path, output_dir: Path) -> tuple[Path, list[Path]]:
     """(the folder outputs are named relative to, the image files), refusing to write among the inputs."""
     if input_path.is_file():
@@ -104,7 +110,7 @@ def translate_files(
     grid_pairs = []
 
     def translate_one(path: Path) -> folder_job.FileResult:
-        image = prepare_image(image_io.read_rgb(path), image_size, crop)
+        image = read_prepared(path, image_size, crop)
         translated = keras.ops.convert_to_numpy(generator(image[None], training=False))[0]
         if compositor is not None:
             alpha = compositor(path.relative_to(source_root), to_uint8(image))
