@@ -36,7 +36,13 @@ class StarGANv2Hyperparameters(Hyperparameters):
         16, "Size of a latent code z, the mapping network's input (latent_dim).", lower_bound=1
     )
     max_conv_dim: int = hyperparameter(
-        512, "Most channels of any convolution (max_conv_dim); the first has 2**14 // image_size.", lower_bound=1
+        512, "Most channels of any convolution (max_conv_dim); each level doubles the last.", lower_bound=1
+    )
+    first_conv_dim: int = hyperparameter(
+        0,
+        "Channels of the first convolution; 0: the official 2**14 // image_size (64 at 256 px, 512 at 32 px, "
+        "which keeps every level as costly as at 256 px).",
+        lower_bound=0,
     )
     w_hpf: int = hyperparameter(
         0,

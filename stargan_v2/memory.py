@@ -69,11 +69,11 @@ def _blocks_elements(blocks, input_side: int) -> int:
     return elements
 
 
-def _pass_elements(image_size: int, max_conv_dim: int, w_hpf: int) -> dict:
+def _pass_elements(image_size: int, max_conv_dim: int, w_hpf: int, first_conv_dim: int) -> dict:
     """Elements one pass of each network keeps for one image."""
-    encoder, decoder = networks.generator_plan(image_size, max_conv_dim, w_hpf)
+    encoder, decoder = networks.generator_plan(image_size, max_conv_dim, w_hpf, first_conv_dim)
     generator = [(i, o, r, True) for i, o, r in encoder] + [(i, o, r, False) for i, o, r in decoder]
-    trunk = [(i, o, True, True) for i, o in networks.trunk_plan(image_size, max_conv_dim)]
+    trunk = [(i, o, True, True) for i, o in networks.trunk_plan(image_size, max_conv_dim, first_conv_dim)]
     trunk_elements = _blocks_elements(trunk, image_size)
     return {
         "generator": _blocks_elements(generator, image_size),
@@ -84,7 +84,7 @@ def _pass_elements(image_size: int, max_conv_dim: int, w_hpf: int) -> dict:
 
 def estimate(config: dict) -> MemoryEstimate:
     """The training memory of a run's config ("image_size", "num_domains", "style_dim", "latent_dim",
-    "max_conv_dim", "w_hpf", "batch_size", "mixed_precision")."""
+    "max_conv_dim", "first_conv_dim", "w_hpf", "batch_size", "mixed_precision")."""
     counts = networks.parameter_counts(
         config["image_size"],
         config["num_domains"],
@@ -92,12 +92,15 @@ def estimate(config: dict) -> MemoryEstimate:
         config["latent_dim"],
         config["max_conv_dim"],
         config["w_hpf"],
+        config.get("first_conv_dim", 0),
     )
     generator_step = sum(counts[name] for name in AVERAGED)
     state = FLOAT32_BYTES * (
         STATE_COPIES * sum(counts.values()) + generator_step + max(generator_step, counts["discriminator"])
     )
-    per_pass = _pass_elements(config["image_size"], config["max_conv_dim"], config["w_hpf"])
+    per_pass = _pass_elements(
+        config["image_size"], config["max_conv_dim"], config["w_hpf"], config.get("first_conv_dim", 0)
+    )
     per_image = sum(passes * per_pass[name] for name, passes in GENERATOR_STEP_PASSES.items())
     bytes_per_element = FLOAT32_BYTES if config["mixed_precision"] == "off" else 2
     return MemoryEstimate(counts, state, per_image * config["batch_size"] * bytes_per_element)

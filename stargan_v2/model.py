@@ -72,14 +72,18 @@ class StarGANv2(HasHyperparameters, GANModel):
         super().__init__(**kwargs)
         self.seed = int(seed)
         self.generators = {
-            "generator": networks.build_generator(self.image_size, self.style_dim, self.max_conv_dim, self.w_hpf)
+            "generator": networks.build_generator(
+                self.image_size, self.style_dim, self.max_conv_dim, self.w_hpf, self.first_conv_dim
+            )
         }
         self.discriminators = {
-            "discriminator": networks.build_discriminator(self.image_size, self.num_domains, self.max_conv_dim)
+            "discriminator": networks.build_discriminator(
+                self.image_size, self.num_domains, self.max_conv_dim, self.first_conv_dim
+            )
         }
         self.mapping_network = networks.build_mapping_network(self.latent_dim, self.style_dim, self.num_domains)
         self.style_encoder = networks.build_style_encoder(
-            self.image_size, self.style_dim, self.num_domains, self.max_conv_dim
+            self.image_size, self.style_dim, self.num_domains, self.max_conv_dim, self.first_conv_dim
         )
         if self.w_hpf:
             self.fan = wing.build_fan()

@@ -1,7 +1,8 @@
 """StarGAN v2's four networks as functional Keras models, laid out as the official code builds them.
 
 clovaai/stargan-v2, core/model.py: `Generator`, `MappingNetwork`, `StyleEncoder`, `Discriminator`. Widths start
-at `dim_in = 2**14 // img_size` and double at each level up to `max_conv_dim`. The per-domain heads of F, E and
+at `dim_in = 2**14 // img_size` (or `first_conv_dim`, when given) and double at each level up to
+`max_conv_dim`. The per-domain heads of F, E and
 D are all computed and each sample keeps its own domain's (`out[idx, y]`). Layer names follow the official
 module names (`from_rgb`, `encode_i`, `decode_i`, `shared_i`, `unshared_k`...), which `stargan_v2.convert`
 relies on. `parameter_counts` gives every network's size from the same layout without building anything.
@@ -35,12 +36,17 @@ HIGH_PASS_SIZES = (32, 64, 128)
 HIGH_PASS_MASK_INDEX = {32: 0, 64: 1, 128: 1}
 
 
-def first_width(image_size: int) -> int:
-    """`dim_in = 2**14 // img_size`: 64 channels at 256 px."""
-    return 2**14 // image_size
+def first_width(image_size: int, first_conv_dim: int = 0) -> int:
+    """The first convolution's width: `first_conv_dim`, or the official `dim_in = 2**14 // img_size` (64 channels
+    at 256 px) when it is 0.
+
+    The official rule keeps every level's cost the same at any image size (a 32 px network starts at 512
+    channels); `first_conv_dim` lets a small network be cheap as well as small.
+    """
+    return first_conv_dim or 2**14 // image_size
 
 
-def generator_plan(image_size: int, max_conv_dim: int, w_hpf: float):
+def generator_plan(image_size: int, max_conv_dim: int, w_hpf: float, first_conv_dim: int = 0):
     """The generator's blocks as (dim_in, dim_out, resample) triples, encoder then decoder order.
 
     `repeat_num = log2(img_size) - 4` down-sampling ResBlks (one more when w_hpf > 0), then two bottleneck
@@ -51,7 +57,7 @@ def generator_plan(image_size: int, max_conv_dim: int, w_hpf: float):
     if levels < 1:
         raise ValueError(f"the generator needs image_size >= {16 if w_hpf > 0 else 32}, got {image_size}")
     encoder, decoder = [], []
-    dim_in = first_width(image_size)
+    dim_in = first_width(image_size, first_conv_dim)
     for _ in range(levels):
         dim_out = min(dim_in * 2, max_conv_dim)
         encoder.append((dim_in, dim_out, True))
@@ -63,12 +69,12 @@ def generator_plan(image_size: int, max_conv_dim: int, w_hpf: float):
     return encoder, decoder
 
 
-def trunk_plan(image_size: int, max_conv_dim: int) -> list[tuple[int, int]]:
+def trunk_plan(image_size: int, max_conv_dim: int, first_conv_dim: int = 0) -> list[tuple[int, int]]:
     """The style encoder's and discriminator's `log2(img_size) - 2` down-sampling ResBlks, to 4x4."""
     levels = _log2(image_size, "image_size") - 2
     if levels < 1:
         raise ValueError(f"the style encoder and discriminator need image_size >= 8, got {image_size}")
-    blocks, dim_in = [], first_width(image_size)
+    blocks, dim_in = [], first_width(image_size, first_conv_dim)
     for _ in range(levels):
         dim_out = min(dim_in * 2, max_conv_dim)
         blocks.append((dim_in, dim_out))
@@ -76,7 +82,9 @@ def trunk_plan(image_size: int, max_conv_dim: int) -> list[tuple[int, int]]:
     return blocks
 
 
-def build_generator(image_size=256, style_dim=64, max_conv_dim=512, w_hpf=0, name="generator") -> keras.Model:
+def build_generator(
+    image_size=256, style_dim=64, max_conv_dim=512, w_hpf=0, first_conv_dim=0, name="generator"
+) -> keras.Model:
     """G(x, s): inputs `[images (N,S,S,3), styles (N,style_dim)]` and, when w_hpf > 0, `masks (N,S,S,2)`.
 
     from_rgb (3x3 conv) → encoder ResBlks (affine IN, down-sampling) → decoder AdainResBlks → to_rgb
@@ -84,7 +92,7 @@ def build_generator(image_size=256, style_dim=64, max_conv_dim=512, w_hpf=0, nam
     encoder block at 32, 64 or 128 px are kept and, after the decoder block of that size, `hpf(mask * cached)`
     is added.
     """
-    encoder, decoder = generator_plan(image_size, max_conv_dim, w_hpf)
+    encoder, decoder = generator_plan(image_size, max_conv_dim, w_hpf, first_conv_dim)
     images = keras.Input((image_size, image_size, IMAGE_CHANNELS), name="images")
     styles = keras.Input((style_dim,), name="styles")
     inputs = [images, styles]
@@ -92,7 +100,7 @@ def build_generator(image_size=256, style_dim=64, max_conv_dim=512, w_hpf=0, nam
         masks = keras.Input((image_size, image_size, 2), name="masks")
         inputs.append(masks)
 
-    x = conv(first_width(image_size), 3, name="from_rgb")(images)
+    x = conv(first_width(image_size, first_conv_dim), 3, name="from_rgb")(images)
     size, cached = image_size, {}
     for index, (dim_in, dim_out, downsample) in enumerate(encoder):
         if w_hpf > 0 and size in HIGH_PASS_SIZES:
@@ -134,7 +142,7 @@ def build_mapping_network(latent_dim=16, style_dim=64, num_domains=2, name="mapp
 
 
 def build_style_encoder(
-    image_size=256, style_dim=64, num_domains=2, max_conv_dim=512, name="style_encoder"
+    image_size=256, style_dim=64, num_domains=2, max_conv_dim=512, first_conv_dim=0, name="style_encoder"
 ) -> keras.Model:
     """E(x, y): inputs `[images (N,S,S,3), domains (N,) int32]` -> styles (N,style_dim).
 
@@ -142,31 +150,33 @@ def build_style_encoder(
     """
     images = keras.Input((image_size, image_size, IMAGE_CHANNELS), name="images")
     domains = keras.Input((), dtype="int32", name="domains")
-    h = layers.Flatten(name="flatten")(_downsampling_trunk(images, image_size, max_conv_dim))
+    h = layers.Flatten(name="flatten")(_downsampling_trunk(images, image_size, max_conv_dim, first_conv_dim))
     per_domain = [dense(style_dim, name=f"unshared_{domain}")(h) for domain in range(num_domains)]
     styles = SelectDomain(name="select_domain")(per_domain, domains)
     return keras.Model([images, domains], styles, name=name)
 
 
-def build_discriminator(image_size=256, num_domains=2, max_conv_dim=512, name="discriminator") -> keras.Model:
+def build_discriminator(
+    image_size=256, num_domains=2, max_conv_dim=512, first_conv_dim=0, name="discriminator"
+) -> keras.Model:
     """D(x, y): inputs `[images (N,S,S,3), domains (N,) int32]` -> logits (N,).
 
     The down-sampling trunk, then a 1x1 conv to one logit per domain; the sample's own domain's is returned.
     """
     images = keras.Input((image_size, image_size, IMAGE_CHANNELS), name="images")
     domains = keras.Input((), dtype="int32", name="domains")
-    h = _downsampling_trunk(images, image_size, max_conv_dim)
+    h = _downsampling_trunk(images, image_size, max_conv_dim, first_conv_dim)
     h = conv(num_domains, 1, dtype="float32", name="logits")(h)
     per_domain = layers.Reshape((num_domains,), name="flatten")(h)
     logits = SelectDomain(dtype="float32", name="select_domain")(per_domain, domains)
     return keras.Model([images, domains], logits, name=name)
 
 
-def _downsampling_trunk(images, image_size: int, max_conv_dim: int):
+def _downsampling_trunk(images, image_size: int, max_conv_dim: int, first_conv_dim: int):
     """The official `shared` / `main` Sequential: Conv3x3 → ResBlks (no norm, down-sampling) to 4x4 → LReLU →
     Conv4x4 (valid, to 1x1) → LReLU."""
-    blocks = trunk_plan(image_size, max_conv_dim)
-    x = conv(first_width(image_size), 3, name="from_rgb")(images)
+    blocks = trunk_plan(image_size, max_conv_dim, first_conv_dim)
+    x = conv(first_width(image_size, first_conv_dim), 3, name="from_rgb")(images)
     for index, (dim_in, dim_out) in enumerate(blocks):
         x = ResBlk(dim_in, dim_out, downsample=True, name=f"block_{index}")(x)
     x = layers.LeakyReLU(negative_slope=0.2, name="leaky_relu_1")(x)
@@ -176,15 +186,15 @@ def _downsampling_trunk(images, image_size: int, max_conv_dim: int):
 
 
 def parameter_counts(
-    image_size=256, num_domains=2, style_dim=64, latent_dim=16, max_conv_dim=512, w_hpf=0
+    image_size=256, num_domains=2, style_dim=64, latent_dim=16, max_conv_dim=512, w_hpf=0, first_conv_dim=0
 ) -> dict[str, int]:
     """Each network's parameter count, from the layout alone (nothing is built): for a dry run.
 
     At 256 px, 2 domains, style 64, latent 16: generator 33,892,995 (w_hpf 0) or 43,467,395 (w_hpf 1), mapping
     network 2,438,272, style encoder 20,916,928, discriminator 20,852,290, as the official `build_model`.
     """
-    encoder, decoder = generator_plan(image_size, max_conv_dim, w_hpf)
-    width = first_width(image_size)
+    encoder, decoder = generator_plan(image_size, max_conv_dim, w_hpf, first_conv_dim)
+    width = first_width(image_size, first_conv_dim)
     generator = _conv_count(3, IMAGE_CHANNELS, width)
     generator += sum(_res_block_count(dim_in, dim_out, normalize=True) for dim_in, dim_out, _ in encoder)
     generator += sum(_adain_res_block_count(dim_in, dim_out, style_dim) for dim_in, dim_out, _ in decoder)
@@ -198,9 +208,9 @@ def parameter_counts(
         + _dense_count(MAPPING_WIDTH, style_dim)
     )
 
-    blocks = trunk_plan(image_size, max_conv_dim)
+    blocks = trunk_plan(image_size, max_conv_dim, first_conv_dim)
     last = blocks[-1][1]
-    trunk = _conv_count(3, IMAGE_CHANNELS, first_width(image_size)) + _conv_count(4, last, last)
+    trunk = _conv_count(3, IMAGE_CHANNELS, width) + _conv_count(4, last, last)
     trunk += sum(_res_block_count(dim_in, dim_out, normalize=False) for dim_in, dim_out in blocks)
     return {
         "generator": generator,

@@ -1,17 +1,17 @@
 """StarGAN v2's entry in the model registry (`training.registry`), named in setup.cfg's entry points.
 
 Its generator translates with a style code, not alone, so it has no directions for the shared translate
-CLI; `stargan_v2.translate` applies it.
+CLI: `stargan_v2.translate` applies it, and its `StyleTranslator` is the spec's guided translator, with
+which `evaluation.semantics` scores a run's reference- and latent-guided translations.
 """
 
 from __future__ import annotations
 
 from stargan_v2.hyperparameters import StarGANv2Hyperparameters
 from stargan_v2.model import StarGANv2
+from stargan_v2.translate import NETWORKS, StyleTranslator
 from training.registry import Benchmark, ModelSpec
 
-# The exports: what translates (G) and what gives it styles (F from latent codes, E from references).
-EXPORTED = ("generator", "mapping_network", "style_encoder")
 OFFICIAL_IMAGE_SIZE = 256
 OFFICIAL_DOMAINS = 2
 
@@ -41,10 +41,11 @@ MODEL = ModelSpec(
     name="stargan_v2",
     build=build_model,
     untrained=StarGANv2,
-    generators=EXPORTED,
+    generators=NETWORKS,
     directions=(),
     # The official step (AFHQ's w_hpf 0, 2 domains, 256 px): batches of 8; and of 1.
     benchmark=Benchmark(label="256px_batch8", **official_batch(8)),
     more_benchmarks=(Benchmark(label="256px_batch1", **official_batch(1)),),
     train_module="stargan_v2.train",
+    guided_translator=StyleTranslator.load,
 )

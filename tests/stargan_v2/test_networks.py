@@ -63,6 +63,23 @@ def test_parameter_counts_match_the_built_networks(image_size, num_domains, styl
     assert built == counts
 
 
+def test_first_conv_dim_sets_the_first_width_and_the_counts_follow():
+    encoder, _ = networks.generator_plan(64, 64, w_hpf=0, first_conv_dim=16)
+    assert encoder == [(16, 32, True), (32, 64, True), (64, 64, False), (64, 64, False)]
+    assert networks.trunk_plan(64, 64, first_conv_dim=16) == [(16, 32), (32, 64), (64, 64), (64, 64)]
+    counts = networks.parameter_counts(64, 2, 16, 8, 64, 0, first_conv_dim=16)
+    built = {
+        "generator": networks.build_generator(64, 16, 64, 0, first_conv_dim=16),
+        "mapping_network": networks.build_mapping_network(8, 16, 2),
+        "style_encoder": networks.build_style_encoder(64, 16, 2, 64, first_conv_dim=16),
+        "discriminator": networks.build_discriminator(64, 2, 64, first_conv_dim=16),
+    }
+    assert {name: model.count_params() for name, model in built.items()} == counts
+    assert built["generator"].get_layer("from_rgb").filters == 16
+    # 0 is the official rule, 2**14 // image_size.
+    assert networks.generator_plan(64, 512, w_hpf=0, first_conv_dim=0)[0][0] == (256, 512, True)
+
+
 def test_generator_plan_follows_the_official_widths():
     encoder, decoder = networks.generator_plan(256, 512, w_hpf=0)
     assert encoder == [(64, 128, True), (128, 256, True), (256, 512, True), (512, 512, True)] + [(512, 512, False)] * 2
