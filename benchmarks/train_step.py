@@ -1,7 +1,7 @@
 """Train-step throughput and memory of a model package: XLA, mixed precision, the training loop, the matmul peak.
 
-    python -m benchmarks.train_step --model MODEL [--steps 10] [--mixed_precision mixed_bfloat16] [--no-loop]
-        [--settings LABEL[,LABEL]] [--xla {both,off,on}] [--malloc_mmap_threshold_mb MB]
+    python -m benchmarks.train_step --model MODEL [--steps 10] [--mixed_precision mixed_bfloat16 [--no-float32]]
+        [--no-loop] [--settings LABEL[,LABEL]] [--xla {both,off,on}] [--malloc_mmap_threshold_mb MB]
     (MODEL: any registered model, e.g. xgan, single_gan, cyclegan)
 
 Prints one JSON line, every figure from this one run (each configuration is
@@ -12,7 +12,7 @@ timing runs from the first step's start to the last step's end, see `StepClock`)
   `benchmark`, and its `more_benchmarks`, whose figures carry their labels:
   CycleGAN at 256 px with ResNet-9 and at 128 px with ResNet-6), with
   jit_compile off and on; with --mixed_precision, each setting also under that
-  dtype policy, beside its float32 figures. Each configuration (setting x
+  dtype policy, beside its float32 figures (or alone, with --no-float32). Each configuration (setting x
   jit_compile x policy) runs in a fresh child process, so its peak RSS
   (`peak_rss_gb_*`, 1e9 bytes) is that process's alone: weights, optimizer
   state, activations and the TensorFlow runtime, with malloc's mmap threshold
@@ -334,6 +334,13 @@ def main(argv: list[str] | None = None) -> None:
         help="also time every setting under this Keras dtype policy, beside float32 (off: float32 only)",
     )
     parser.add_argument(
+        "--float32",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="time float32 too; --no-float32 times only the --mixed_precision policy (for a model whose float32 "
+        "step takes minutes), without the figures that compare with float32",
+    )
+    parser.add_argument(
         "--settings",
         type=labels,
         metavar="LABEL[,LABEL]",
@@ -362,12 +369,15 @@ def main(argv: list[str] | None = None) -> None:
         help="time fit() on the train CLI's default data beside the bare step (skipped for a model without a CLI)",
     )
     args = parser.parse_args(argv)
+    if not args.float32 and args.mixed_precision == "off":
+        parser.error("--no-float32 needs --mixed_precision: there would be nothing to time")
     spec = registry.get(args.model)
     settings = chosen_settings(parser, spec, args.settings)
     location = spec_location(spec)
 
     peak = matmul_gflops()
     policies = ("float32",) if args.mixed_precision == "off" else ("float32", args.mixed_precision)
+    policies = policies if args.float32 else policies[1:]
     figures = {"benchmark": "train_step", "model": args.model, "matmul_gflops": round(peak, 1)}
     for setting in settings:
         prefix = f"{setting.label}_" if len(spec.benchmarks) > 1 else ""
@@ -424,6 +434,8 @@ def setting_figures(
             )
             rates[policy, jit_compile] = outcome.value
             figures |= configuration_figures(suffix(policy, jit_compile), outcome, images)
+    if "float32" not in policies:
+        return figures
     if len(jit_compiles) == 2:
         figures["xla_speedup"] = ratio(rates["float32", True], rates["float32", False])
     figures |= flops_figures(location, setting, [rates["float32", jit] for jit in jit_compiles], peak)

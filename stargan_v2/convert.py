@@ -223,7 +223,7 @@ def convert_checkpoint(
 
         fan = wing.build_fan()
         _checked(wing_path or checkpoint_path, lambda: wing.load_torch_fan(fan, fan_state))
-        models["fan"] = fan
+        models[wing.FAN_EXPORT] = fan
 
     layout = RunLayout.open(out_dir)
     layout.export_dir.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from training.layers import INSTANCE_NORM_EPSILON
+from training.layers import INSTANCE_NORM_EPSILON, instance_normalize
 
 LEAKY_RELU_SLOPE = 0.2
 # core/model.py HighPass: a Laplacian-like kernel that keeps edges (the identity minus the 3x3 mean, times 9).
@@ -69,7 +69,8 @@ class InstanceNorm(layers.Layer):
     """`nn.InstanceNorm2d(C, affine)`: (x - mean) / sqrt(var + 1e-5) per sample and channel over height and width,
     the biased variance, then `weight * x + bias` (here gamma, beta: ones and zeros at first) when affine.
 
-    The statistics are taken in float32 whatever the compute dtype.
+    The statistics are taken in float32 whatever the compute dtype, and the tape keeps only x and them
+    (`training.layers.instance_normalize`).
     """
 
     def __init__(self, affine: bool = False, epsilon: float = INSTANCE_NORM_EPSILON, **kwargs):
@@ -84,12 +85,10 @@ class InstanceNorm(layers.Layer):
             self.beta = self.add_weight(shape=(channels,), initializer="zeros", name="beta")
 
     def call(self, x):
-        x32 = ops.cast(x, "float32")
-        mean, variance = ops.moments(x32, axes=[1, 2], keepdims=True)
-        normalized = (x32 - mean) * ops.rsqrt(variance + self.epsilon)
+        normalized = instance_normalize(ops.cast(x, self.compute_dtype), self.epsilon)
         if self.affine:
-            normalized = normalized * ops.cast(self.gamma, "float32") + ops.cast(self.beta, "float32")
-        return ops.cast(normalized, self.compute_dtype)
+            normalized = normalized * ops.cast(self.gamma, self.compute_dtype) + ops.cast(self.beta, self.compute_dtype)
+        return normalized
 
     def compute_output_shape(self, input_shape):
         return input_shape

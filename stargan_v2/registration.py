@@ -7,6 +7,9 @@ which `evaluation.semantics` scores a run's reference- and latent-guided transla
 
 from __future__ import annotations
 
+import keras
+
+from stargan_v2 import wing_layers  # noqa: F401  (registers the FAN's layers, which its file names)
 from stargan_v2.hyperparameters import StarGANv2Hyperparameters
 from stargan_v2.model import StarGANv2
 from stargan_v2.translate import NETWORKS, StyleTranslator
@@ -33,8 +36,12 @@ def official_batch(batch_size: int) -> dict:
 
 
 def build_model(config: dict) -> StarGANv2:
-    """The StarGAN v2 a run's config describes; its latent codes draw from the run's seed."""
-    return StarGANv2(**StarGANv2Hyperparameters.arguments(config), seed=config["seed"])
+    """The StarGAN v2 a run's config describes; its latent codes draw from the run's seed. With w_hpf = 1 its
+    FAN takes the pretrained weights of the config's "fan" file (`stargan_v2.train --fan`)."""
+    model = StarGANv2(**StarGANv2Hyperparameters.arguments(config), seed=config["seed"])
+    if model.w_hpf:
+        model.fan.set_weights(keras.saving.load_model(config["fan"], compile=False).get_weights())
+    return model
 
 
 MODEL = ModelSpec(

@@ -28,19 +28,23 @@ to resume (λ_ds continues its decay). --helpfull adds the shared training flags
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from absl import app, flags
 
 from preprocessing import data_flags, multi_domain_flags
-from stargan_v2 import memory
+from stargan_v2 import memory, wing
 from stargan_v2.hyperparameters import StarGANv2Hyperparameters
 from stargan_v2.registration import MODEL
-from training import fit
+from training import fit, run
 from training import flags as training_flags
 
 DEFAULT_DOMAINS = {"photo": "synthetic:photo:2048", "cartoon": "synthetic:cartoon:2048"}
 # The domain count follows the domains (--domains, --dataset_dir), not a flag of its own.
 HYPERPARAMETER_FLAGS = [name for name in StarGANv2Hyperparameters.flag_names() if name != "num_domains"]
 MAPPING_LEARNING_RATE = "mapping_learning_rate"
+FAN_FLAG = "fan"
 
 
 def define_flags(flag_values: flags.FlagValues) -> None:
@@ -57,6 +61,14 @@ def define_flags(flag_values: flags.FlagValues) -> None:
         "Learning rate of the mapping network F's optimizer (the official f_lr); G, E and D train at "
         "--learning_rate (or --g_learning_rate, --d_learning_rate).",
         lower_bound=0.0,
+        flag_values=flag_values,
+    )
+    flags.DEFINE_string(
+        FAN_FLAG,
+        "",
+        "With --w_hpf=1 (required then): the pretrained FAN landmark network as `python -m stargan_v2.convert "
+        "--wing=wing.ckpt` writes it (<out>/export/fan.keras). Its masks steer the generator; it is not trained, "
+        "and the run's export/ gets a copy so that stargan_v2.translate finds it.",
         flag_values=flag_values,
     )
     flags.register_validator(MAPPING_LEARNING_RATE, lambda rate: rate > 0, "must be > 0", flag_values=flag_values)
@@ -95,7 +107,7 @@ def build_dataset(config: dict):
 
 def resolve_config(flag_values: flags.FlagValues) -> dict:
     """The parsed flags as a config, with the domains' names ("domains", index = domain id) and their count."""
-    names = [*HYPERPARAMETER_FLAGS, MAPPING_LEARNING_RATE]
+    names = [*HYPERPARAMETER_FLAGS, MAPPING_LEARNING_RATE, FAN_FLAG]
     config = training_flags.config_from_flags(MODEL.name, names, flag_values)
     config.update(multi_domain_flags.config_from_flags(flag_values))
     given = flag_values["num_domains"] if "num_domains" in flag_values else None
@@ -125,7 +137,22 @@ def main(argv):
     if FLAGS.dry_run:
         print(dry_run_report(config))
         return
+    if config["w_hpf"]:
+        check_fan(config)
+        config["run_dir"] = config["run_dir"] or str(run.default_run_dir(MODEL.name))
     fit.train_from_config(MODEL, config, build_dataset)
+    if config["w_hpf"]:
+        shutil.copyfile(config[FAN_FLAG], run.RunLayout(config["run_dir"]).export_path(wing.FAN_EXPORT))
+
+
+def check_fan(config: dict) -> None:
+    """A w_hpf = 1 run's --fan must name a file: a FAN with random weights would give the generator noise for
+    masks, and the run would look like any other."""
+    if not Path(config[FAN_FLAG]).is_file():
+        data_flags.exit_with_usage_error(
+            f"--w_hpf=1 needs --fan=<fan.keras> (from `python -m stargan_v2.convert --wing=wing.ckpt`), "
+            f"got {config[FAN_FLAG] or 'none'!r}: the generator's masks come from that pretrained landmark network"
+        )
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ from absl import app, flags
 from preprocessing import folder_job
 from preprocessing.pipeline import CROPS
 from stargan_v2 import layers, translate_folders  # noqa: F401  (`layers` registers the exports' custom layers)
-from stargan_v2.wing import heatmap_masks
+from stargan_v2.wing import FAN_EXPORT, heatmap_masks
 from training.export import MissingGeneratorError, check_exported, load_generator
 from training.run import RunLayout
 from training.translate import TranslationSetupError
@@ -47,7 +47,7 @@ from training.translate import TranslationSetupError
 MODEL_NAME = "stargan_v2"
 # The exports a networks directory holds (the moving averages of G, F and E); the FAN's only when w_hpf > 0.
 NETWORKS = ("generator", "mapping_network", "style_encoder")
-FAN = "fan"
+FAN = FAN_EXPORT
 SETUP_HINT = (
     "train with `python -m stargan_v2.train`, or convert official checkpoints with `python -m stargan_v2.convert`"
 )

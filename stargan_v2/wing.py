@@ -22,6 +22,8 @@ HOURGLASS_DEPTH = 4
 # torch's `sum(p.numel() for p in FAN().parameters())`: the conv kernels and biases and the BatchNorm weights
 # and biases (tests/stargan_v2/test_wing.py spells out the sum). Keras counts the BatchNorm moving means and
 # variances too: FAN_BATCH_NORM_STATISTICS more (two per BatchNorm channel, 7,488 channels).
+# The FAN's file in a networks directory's export/ (`stargan_v2.convert --wing`, and a w_hpf = 1 run's copy).
+FAN_EXPORT = "fan"
 FAN_PARAMETERS = 6_333_603
 FAN_BATCH_NORM_STATISTICS = 14_976
 

@@ -95,3 +95,37 @@ def instance_normalization(name: str) -> layers.Layer:
 def weight_initializer() -> keras.initializers.Initializer:
     """N(0, 0.02), a fresh instance per layer (an unseeded instance reused would repeat its draws)."""
     return keras.initializers.RandomNormal(mean=0.0, stddev=INITIAL_WEIGHT_STDDEV)
+
+
+def instance_normalize(x, epsilon: float = INSTANCE_NORM_EPSILON):
+    """(x - μ) / sqrt(σ² + ε) per sample and channel over height and width (NHWC), σ² the biased variance, as
+    `nn.InstanceNorm2d` without affine parameters; in x's dtype, with the statistics taken in float32.
+
+    Its gradient is written out rather than recorded,
+
+        ∂L/∂x = (g - mean(g) - x̂ · mean(g · x̂)) / sqrt(σ² + ε),   g = ∂L/∂y, x̂ = the output in float32,
+
+    so that a tape keeps only x and the per-channel statistics: autodiff would keep float32 copies of x
+    and of the centred x, four times a bfloat16 x's size, for every norm of a network. Differentiable
+    once (enough for a generator's loss; an R1 penalty differentiates a discriminator twice, and a
+    discriminator with norms would need autodiff).
+    """
+
+    @keras.ops.custom_gradient
+    def normalize(x):
+        x32 = keras.ops.cast(x, "float32")
+        mean, variance = keras.ops.moments(x32, axes=[1, 2], keepdims=True)
+        inverse_std = keras.ops.rsqrt(variance + epsilon)
+        output = keras.ops.cast((x32 - mean) * inverse_std, x.dtype)
+
+        def gradient(*args, upstream=None):
+            upstream = args[0] if upstream is None else upstream
+            g = keras.ops.cast(upstream, "float32")
+            normalized = (keras.ops.cast(x, "float32") - mean) * inverse_std
+            g_mean = keras.ops.mean(g, axis=[1, 2], keepdims=True)
+            g_normalized_mean = keras.ops.mean(g * normalized, axis=[1, 2], keepdims=True)
+            return keras.ops.cast((g - g_mean - normalized * g_normalized_mean) * inverse_std, x.dtype)
+
+        return output, gradient
+
+    return normalize(x)

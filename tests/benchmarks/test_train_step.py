@@ -187,6 +187,33 @@ def test_a_model_with_several_settings_reports_each_under_its_label(registered_t
     assert per_image["8px"] == pytest.approx(per_image["16px"] / 4, rel=0.2)
 
 
+def test_no_float32_times_only_the_mixed_precision_policy(registered_toy, capsys, monkeypatch):
+    figures = run_toy(
+        monkeypatch,
+        capsys,
+        SEVERAL_SETTINGS,
+        "--settings",
+        "8px",
+        "--mixed_precision",
+        "mixed_bfloat16",
+        "--xla",
+        "off",
+        "--no-float32",
+    )
+
+    assert figures["8px_s_per_step_mixed_bfloat16_no_xla"] > 0 and figures["8px_peak_rss_gb_mixed_bfloat16_no_xla"] > 0
+    assert not [name for name in figures if name.endswith("_no_xla") and "mixed_bfloat16" not in name]
+    assert not [name for name in figures if "vs_float32" in name or "gflop" in name]
+
+
+def test_no_float32_without_a_mixed_precision_policy_is_refused(registered_toy, capsys, monkeypatch):
+    with pytest.raises(SystemExit) as exit_info:
+        run_toy(monkeypatch, capsys, SEVERAL_SETTINGS, "--no-float32")
+
+    assert exit_info.value.code == 2
+    assert "--no-float32 needs --mixed_precision" in capsys.readouterr().err
+
+
 def test_a_failing_child_leaves_nulls_and_its_error_and_the_other_settings_run(registered_toy, capsys, monkeypatch):
     figures = run_toy(monkeypatch, capsys, FAILING_SETTINGS, "--settings", "killed,16px,raises", "--xla", "on")
 

@@ -10,12 +10,13 @@ import pytest
 from absl import flags
 from PIL import Image
 
-from stargan_v2 import networks, train
+from stargan_v2 import networks, registration, train, wing
 from tests.cyclegan.test_cli import run
 
 TINY = [
     "--image_size=32",
     "--max_conv_dim=16",
+    "--first_conv_dim=8",
     "--batch_size=2",
     "--steps_per_epoch=2",
     "--log_every_n_steps=1",
@@ -165,7 +166,6 @@ def tiny_run(tmp_path_factory):
     return run_dir
 
 
-@pytest.mark.slow
 def test_a_resumed_run_continues_the_diversity_decay(tiny_run):
     history = json.loads((tiny_run / "history.json").read_text())
     assert history["epoch"] == [1, 2]  # the second invocation resumed after the first epoch
@@ -175,7 +175,6 @@ def test_a_resumed_run_continues_the_diversity_decay(tiny_run):
         assert len(history[tracker]) == 2 and all(np.isfinite(history[tracker]))
 
 
-@pytest.mark.slow
 def test_a_run_writes_its_grids_config_and_the_three_exports(tiny_run):
     assert sorted(path.name for path in (tiny_run / "grids").glob("*.png")) == ["epoch_0001.png", "epoch_0002.png"]
     config = json.loads((tiny_run / "config.json").read_text())
@@ -187,3 +186,36 @@ def test_a_run_writes_its_grids_config_and_the_three_exports(tiny_run):
     images = np.asarray(exported["generator"]([np.zeros((2, 32, 32, 3), "float32"), styles]))
     assert images.shape == (2, 32, 32, 3)
     assert exported["style_encoder"]([images, np.array([1, 0], "int32")]).shape == (2, 64)
+
+
+def test_a_high_pass_run_without_the_pretrained_fan_is_refused(tmp_path):
+    result = run("stargan_v2.train", "--w_hpf=1", *TINY, TINY_DOMAINS, f"--run_dir={tmp_path / 'run'}", check=False)
+    assert result.returncode != 0
+    assert "--w_hpf=1 needs --fan=" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_a_high_pass_run_uses_the_given_fan_and_exports_a_copy(tmp_path):
+    fan = wing.build_fan()
+    rng = np.random.default_rng(0)
+    fan.set_weights(
+        [rng.normal(0, 0.05, weight.shape).astype("float32") + (weight > 0) for weight in fan.get_weights()]
+    )
+    fan.save(tmp_path / "fan.keras")
+    run_dir = tmp_path / "run"
+    run(
+        "stargan_v2.train",
+        "--w_hpf=1",
+        f"--fan={tmp_path / 'fan.keras'}",
+        "--epochs=1",
+        *TINY,
+        TINY_DOMAINS,
+        f"--run_dir={run_dir}",
+    )
+    copied = keras.saving.load_model(run_dir / "export" / "fan.keras", compile=False)
+    for mine, theirs in zip(copied.get_weights(), fan.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    config = json.loads((run_dir / "config.json").read_text())
+    model = registration.build_model(config)
+    for mine, theirs in zip(model.fan.get_weights(), fan.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)

@@ -110,3 +110,32 @@ def test_a_rematerialized_sequence_saves_and_loads(tmp_path):
     x = np.random.default_rng(1).normal(size=(1, 8, 8, 3)).astype("float32")
     assert [layer.name for layer in restored.get_layer("stage").stage_layers] == ["pad", "conv", "norm", "relu"]
     np.testing.assert_array_equal(restored(x), model(x))
+
+
+def test_instance_normalize_matches_numpy_and_its_written_gradient_matches_autodiff():
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(2.0, 3.0, (2, 5, 6, 4)).astype("float32"))
+    weights = tf.constant(rng.normal(0.0, 1.0, (2, 5, 6, 4)).astype("float32"))
+
+    def recorded(images):  # the same formula, differentiated by the tape
+        mean, variance = tf.nn.moments(images, [1, 2], keepdims=True)
+        return (images - mean) * tf.math.rsqrt(variance + layers.INSTANCE_NORM_EPSILON)
+
+    gradients = []
+    for normalize in (layers.instance_normalize, recorded):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(normalize(x) * weights)
+        gradients.append(tape.gradient(loss, x).numpy())
+    array = x.numpy()
+    expected = (array - array.mean((1, 2), keepdims=True)) / np.sqrt(array.var((1, 2), keepdims=True) + 1e-5)
+    np.testing.assert_allclose(layers.instance_normalize(x).numpy(), expected, atol=1e-5)
+    np.testing.assert_allclose(gradients[0], gradients[1], atol=1e-5)
+    assert np.abs(gradients[0]).max() > 0.1
+
+
+def test_instance_normalize_keeps_a_bfloat16_input_in_bfloat16():
+    x = tf.random.normal((1, 4, 4, 2), seed=1)
+    normalized = layers.instance_normalize(tf.cast(x, "bfloat16"))
+    assert normalized.dtype == tf.bfloat16
+    np.testing.assert_allclose(tf.cast(normalized, "float32").numpy(), layers.instance_normalize(x).numpy(), atol=0.05)
