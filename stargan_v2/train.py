@@ -142,7 +142,7 @@ def main(argv):
         config["run_dir"] = config["run_dir"] or str(run.default_run_dir(MODEL.name))
     fit.train_from_config(MODEL, config, build_dataset)
     if config["w_hpf"]:
-        shutil.copyfile(config[FAN_FLAG], run.RunLayout(config["run_dir"]).export_path(wing.FAN_EXPORT))
+        shutil.copyfile(config[FAN_FLAG], run.RunLayout(Path(config["run_dir"])).export_path(wing.FAN_EXPORT))
 
 
 def check_fan(config: dict) -> None:
