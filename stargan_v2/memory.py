@@ -23,9 +23,8 @@ The estimate has two parts:
 
 from __future__ import annotations
 
-import dataclasses
-
 from stargan_v2 import networks
+from training.memory_estimate import MemoryEstimate
 
 FLOAT32_BYTES = 4
 STATE_COPIES = 3  # weight + Adam's two moments, float32
@@ -33,29 +32,6 @@ AVERAGED = ("generator", "mapping_network", "style_encoder")  # the moving avera
 GENERATOR_STEP_PASSES = {"generator": 3, "discriminator": 1, "style_encoder": 2}
 TENSORS_KEPT_AT_INPUT = 4
 TENSORS_KEPT_AT_OUTPUT = 6
-
-
-@dataclasses.dataclass(frozen=True)
-class MemoryEstimate:
-    network_parameters: dict
-    state_bytes: int
-    activation_bytes: int
-
-    @property
-    def parameters(self) -> int:
-        return sum(self.network_parameters.values())
-
-    @property
-    def total_bytes(self) -> int:
-        return self.state_bytes + self.activation_bytes
-
-    def describe(self) -> str:
-        gb = 1e9
-        return (
-            f"{self.parameters:,} parameters; estimated training memory {self.total_bytes / gb:.1f} GB "
-            f"(weights, averages, Adam moments and gradients {self.state_bytes / gb:.1f} GB, "
-            f"activations {self.activation_bytes / gb:.1f} GB)"
-        )
 
 
 def _blocks_elements(blocks, input_side: int) -> int:
@@ -103,4 +79,9 @@ def estimate(config: dict) -> MemoryEstimate:
     )
     per_image = sum(passes * per_pass[name] for name, passes in GENERATOR_STEP_PASSES.items())
     bytes_per_element = FLOAT32_BYTES if config["mixed_precision"] == "off" else 2
-    return MemoryEstimate(counts, state, per_image * config["batch_size"] * bytes_per_element)
+    return MemoryEstimate(
+        counts,
+        state,
+        per_image * config["batch_size"] * bytes_per_element,
+        state_contents="weights, averages, Adam moments and gradients",
+    )

@@ -26,8 +26,7 @@ The estimate has two parts:
 
 from __future__ import annotations
 
-import dataclasses
-
+from training.memory_estimate import MemoryEstimate
 from ugatit import networks
 
 FLOAT32_BYTES = 4
@@ -72,25 +71,6 @@ def discriminator_parameters(n_layers: int, filters: int = networks.BASE_FILTERS
         convolutions += channels * 2 * channels * 16 + 2 * channels
         channels *= 2
     return convolutions + 2 * channels + 2 * channels * channels + channels + channels * 16
-
-
-@dataclasses.dataclass(frozen=True)
-class MemoryEstimate:
-    parameters: int
-    state_bytes: int
-    activation_bytes: int
-
-    @property
-    def total_bytes(self) -> int:
-        return self.state_bytes + self.activation_bytes
-
-    def describe(self) -> str:
-        gb = 1e9
-        return (
-            f"{self.parameters:,} parameters; estimated training memory {self.total_bytes / gb:.1f} GB "
-            f"(weights, Adam moments and gradients {self.state_bytes / gb:.1f} GB, "
-            f"activations {self.activation_bytes / gb:.1f} GB)"
-        )
 
 
 def _generator_activation_elements(image_size: int, light: bool, filters: int) -> int:
@@ -142,4 +122,4 @@ def estimate(
         for n in (networks.GLOBAL_DISCRIMINATOR_LAYERS, networks.LOCAL_DISCRIMINATOR_LAYERS)
     )
     activation_bytes = per_image * batch_size * (FLOAT32_BYTES if mixed_precision == "off" else 2)
-    return MemoryEstimate(parameters, state, activation_bytes)
+    return MemoryEstimate({"generators": generators, "discriminators": discriminators}, state, activation_bytes)
