@@ -26,6 +26,8 @@ averaged, nor exported.
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -242,17 +244,20 @@ class StarGANv2(HasHyperparameters, GANModel):
         """
         sources, source_domains, target_domains = images
         optimizers = [getattr(self, name) for name, _ in updates]
+        # The styles s̃ and ŝ = E_y(x) are inputs of G: recorded only when a step trains the networks that made
+        # them (F and E), so that G's step alone does not keep two passes of E for a backward it never takes.
+        styles_trained = any(name != "g_optimizer" for name, _ in updates)
         with tf.GradientTape(persistent=gradients.scales_losses(optimizers)) as tape:
-            styles = style_of(codes[0], target_domains, training=True)
+            with _recording(tape, styles_trained):
+                styles = style_of(codes[0], target_domains, training=True)
+                source_styles = self.reference_styles(sources, source_domains, training=True)
             fakes = self.generate(sources, styles, masks, training=True)
             with tape.stop_recording():  # G(x, s̃2) is a constant of L_ds (official: x_fake2.detach())
                 second_fakes = self.generate(
                     sources, style_of(codes[1], target_domains, training=True), masks, training=True
                 )
             # The official recomputes the masks of the cycle's input, G's own image.
-            reconstructed = self.generate(
-                fakes, self.reference_styles(sources, source_domains, training=True), self.masks(fakes), training=True
-            )
+            reconstructed = self.generate(fakes, source_styles, self.masks(fakes), training=True)
             terms = {
                 "adv": losses.adversarial_loss(self.discriminate(fakes, target_domains, training=True), 1),
                 "sty": losses.style_reconstruction_loss(
@@ -319,6 +324,11 @@ class StarGANv2(HasHyperparameters, GANModel):
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
+
+
+def _recording(tape: tf.GradientTape, record: bool):
+    """A context that records on `tape` when `record`, and pauses it otherwise."""
+    return contextlib.nullcontext() if record else tape.stop_recording()
 
 
 def _domains(domains):
