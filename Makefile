@@ -93,7 +93,7 @@ train-ugatit: install
 		--cam_weight=10 --adversarial_weight=0.1 --epochs=11 --steps_per_epoch=100 --log_every_n_steps=20 \
 		$(UGATIT_FLAGS)
 
-# StarGAN v2 on the built-in photos (on white) and cartoons, about 10 minutes on a 2-core CPU: 64 px, the first
+# StarGAN v2 on the built-in photos (on white) and cartoons, about 11 minutes on a 2-core CPU: 64 px, the first
 # convolution 16 channels wide and none wider than 64 (the official width rule would start a 64 px network at 256),
 # batches of 8 (the official size), 7 x 150 steps with λ_ds decaying to 0 over them as the official run's does over
 # its 100K, and a moving average of β 0.99 instead of 0.999 (a 1000-step window would still hold a third of the random
