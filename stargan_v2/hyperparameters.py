@@ -44,6 +44,13 @@ class StarGANv2Hyperparameters(Hyperparameters):
         "which keeps every level as costly as at 256 px).",
         lower_bound=0,
     )
+    rematerialize_size: int = hyperparameter(
+        128,
+        "Generator blocks whose feature maps are this many pixels a side or more recompute them in the "
+        "backward pass instead of keeping them (keras.remat): less memory for one more forward pass of those "
+        "blocks; the same outputs and gradients. 0: keep every map.",
+        lower_bound=0,
+    )
     w_hpf: int = hyperparameter(
         0,
         "Weight of the high-pass filter (w_hpf): 1 adds the FAN landmark masks and high-pass skips of the "

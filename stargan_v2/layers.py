@@ -193,14 +193,25 @@ class ResBlk(layers.Layer):
     residual: [norm1] → LReLU → conv1 (3x3, dim_in → dim_in) → [avg-pool 2] → [norm2] → LReLU → conv2
     (3x3, dim_in → dim_out); norms are affine instance norms when `normalize`.
     shortcut: [conv1x1 (dim_in → dim_out, no bias) when the widths differ] → [avg-pool 2].
+    `rematerialize`: keep only the block's input for the backward pass and run its forward pass again there
+    (`keras.remat`), instead of keeping its maps; the same outputs and gradients. Differentiable once.
     """
 
-    def __init__(self, dim_in: int, dim_out: int, normalize: bool = False, downsample: bool = False, **kwargs):
+    def __init__(
+        self,
+        dim_in: int,
+        dim_out: int,
+        normalize: bool = False,
+        downsample: bool = False,
+        rematerialize: bool = False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.dim_in = int(dim_in)
         self.dim_out = int(dim_out)
         self.normalize = bool(normalize)
         self.downsample = bool(downsample)
+        self.rematerialize = bool(rematerialize)
         self.learned_shortcut = self.dim_in != self.dim_out
         self.conv1 = conv(self.dim_in, 3, name="conv1")
         self.conv2 = conv(self.dim_out, 3, name="conv2")
@@ -241,6 +252,9 @@ class ResBlk(layers.Layer):
         return self.conv2(leaky_relu(x))
 
     def call(self, x):
+        return _rematerialized(self._forward, self.rematerialize)(x)
+
+    def _forward(self, x):
         return (self._shortcut(x) + self._residual(x)) / math.sqrt(2.0)
 
     def compute_output_shape(self, input_shape):
@@ -256,6 +270,7 @@ class ResBlk(layers.Layer):
             "dim_out": self.dim_out,
             "normalize": self.normalize,
             "downsample": self.downsample,
+            "rematerialize": self.rematerialize,
         }
 
 
@@ -268,14 +283,24 @@ class AdainResBlk(layers.Layer):
     shortcut: [nearest upsample 2] → [conv1x1 (no bias) when the widths differ].
     Output `(residual + shortcut) / √2` when w_hpf == 0; when w_hpf > 0 the official returns the residual alone
     (the high-pass skips of the generator carry the identity), and the conv1x1, still a parameter, goes unused.
+    `rematerialize`: as `ResBlk`'s (the block keeps x and s, and recomputes the rest in the backward pass).
     """
 
-    def __init__(self, dim_in: int, dim_out: int, w_hpf: float = 0, upsample: bool = False, **kwargs):
+    def __init__(
+        self,
+        dim_in: int,
+        dim_out: int,
+        w_hpf: float = 0,
+        upsample: bool = False,
+        rematerialize: bool = False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.dim_in = int(dim_in)
         self.dim_out = int(dim_out)
         self.w_hpf = w_hpf
         self.upsample = bool(upsample)
+        self.rematerialize = bool(rematerialize)
         self.learned_shortcut = self.dim_in != self.dim_out
         self.conv1 = conv(self.dim_out, 3, name="conv1")
         self.conv2 = conv(self.dim_out, 3, name="conv2")
@@ -311,6 +336,9 @@ class AdainResBlk(layers.Layer):
         return self.conv2(x)
 
     def call(self, x, style):
+        return _rematerialized(self._forward, self.rematerialize)(x, style)
+
+    def _forward(self, x, style):
         out = self._residual(x, style)
         if self.w_hpf == 0:
             out = (out + self._shortcut(x)) / math.sqrt(2.0)
@@ -329,6 +357,7 @@ class AdainResBlk(layers.Layer):
             "dim_out": self.dim_out,
             "w_hpf": self.w_hpf,
             "upsample": self.upsample,
+            "rematerialize": self.rematerialize,
         }
 
 
@@ -351,6 +380,11 @@ class SelectDomain(layers.Layer):
         if isinstance(per_domain_shape[0], (list, tuple)):
             return tuple(per_domain_shape[0])
         return tuple(per_domain_shape[:1]) + tuple(per_domain_shape[2:])
+
+
+def _rematerialized(forward, rematerialize: bool):
+    """`forward`, or `keras.remat(forward)`: its maps recomputed in the backward pass rather than kept."""
+    return keras.remat(forward) if rematerialize else forward
 
 
 def _halved(size: int | None) -> int | None:

@@ -17,8 +17,9 @@ The estimate has two parts:
   for L_sty, the source's for L_cyc); each residual block keeps about
   `TENSORS_KEPT_AT_INPUT` tensors the size of its input (input,
   normalisation, activation, first convolution) and `TENSORS_KEPT_AT_OUTPUT`
-  the size of its output. Mixed precision halves the activations, not the
-  state (Keras keeps float32 weights).
+  the size of its output, or, when it recomputes its maps in the backward
+  pass (`rematerialize_size`), only its output. Mixed precision halves the
+  activations, not the state (Keras keeps float32 weights).
 """
 
 from __future__ import annotations
@@ -34,25 +35,30 @@ TENSORS_KEPT_AT_INPUT = 4
 TENSORS_KEPT_AT_OUTPUT = 6
 
 
-def _blocks_elements(blocks, input_side: int) -> int:
-    """Elements the residual blocks [(dim_in, dim_out, resample)] keep for one image, from `input_side` px; a
-    block that resamples halves the side (`halve`) or doubles it."""
+def _blocks_elements(blocks, input_side: int, rematerialize_size: int = 0) -> int:
+    """Elements the residual blocks [(dim_in, dim_out, resample, halve)] keep for one image, from `input_side`
+    px; a block that resamples halves the side (`halve`) or doubles it, and one whose larger side is
+    `rematerialize_size` or more (when > 0) keeps only its output."""
     elements, side = 0, input_side
     for dim_in, dim_out, resample, halve in blocks:
         output_side = side if not resample else (side // 2 if halve else side * 2)
-        elements += TENSORS_KEPT_AT_INPUT * side * side * dim_in + TENSORS_KEPT_AT_OUTPUT * output_side**2 * dim_out
+        if 0 < rematerialize_size <= max(side, output_side):
+            elements += output_side**2 * dim_out
+        else:
+            elements += TENSORS_KEPT_AT_INPUT * side**2 * dim_in + TENSORS_KEPT_AT_OUTPUT * output_side**2 * dim_out
         side = output_side
     return elements
 
 
-def _pass_elements(image_size: int, max_conv_dim: int, w_hpf: int, first_conv_dim: int) -> dict:
+def _pass_elements(config: dict) -> dict:
     """Elements one pass of each network keeps for one image."""
-    encoder, decoder = networks.generator_plan(image_size, max_conv_dim, w_hpf, first_conv_dim)
+    image_size, max_conv_dim, first_conv_dim = config["image_size"], config["max_conv_dim"], _first_conv_dim(config)
+    encoder, decoder = networks.generator_plan(image_size, max_conv_dim, config["w_hpf"], first_conv_dim)
     generator = [(i, o, r, True) for i, o, r in encoder] + [(i, o, r, False) for i, o, r in decoder]
     trunk = [(i, o, True, True) for i, o in networks.trunk_plan(image_size, max_conv_dim, first_conv_dim)]
     trunk_elements = _blocks_elements(trunk, image_size)
     return {
-        "generator": _blocks_elements(generator, image_size),
+        "generator": _blocks_elements(generator, image_size, config.get("rematerialize_size", 0)),
         "discriminator": trunk_elements,
         "style_encoder": trunk_elements,
     }
@@ -60,7 +66,8 @@ def _pass_elements(image_size: int, max_conv_dim: int, w_hpf: int, first_conv_di
 
 def estimate(config: dict) -> MemoryEstimate:
     """The training memory of a run's config ("image_size", "num_domains", "style_dim", "latent_dim",
-    "max_conv_dim", "first_conv_dim", "w_hpf", "batch_size", "mixed_precision")."""
+    "max_conv_dim", "first_conv_dim", "rematerialize_size", "w_hpf", "batch_size", "mixed_precision"; the
+    official code's none and 0 when the last two layout entries are missing)."""
     counts = networks.parameter_counts(
         config["image_size"],
         config["num_domains"],
@@ -68,15 +75,13 @@ def estimate(config: dict) -> MemoryEstimate:
         config["latent_dim"],
         config["max_conv_dim"],
         config["w_hpf"],
-        config.get("first_conv_dim", 0),
+        _first_conv_dim(config),
     )
     generator_step = sum(counts[name] for name in AVERAGED)
     state = FLOAT32_BYTES * (
         STATE_COPIES * sum(counts.values()) + generator_step + max(generator_step, counts["discriminator"])
     )
-    per_pass = _pass_elements(
-        config["image_size"], config["max_conv_dim"], config["w_hpf"], config.get("first_conv_dim", 0)
-    )
+    per_pass = _pass_elements(config)
     per_image = sum(passes * per_pass[name] for name, passes in GENERATOR_STEP_PASSES.items())
     bytes_per_element = FLOAT32_BYTES if config["mixed_precision"] == "off" else 2
     return MemoryEstimate(
@@ -85,3 +90,7 @@ def estimate(config: dict) -> MemoryEstimate:
         per_image * config["batch_size"] * bytes_per_element,
         state_contents="weights, averages, Adam moments and gradients",
     )
+
+
+def _first_conv_dim(config: dict) -> int:
+    return config.get("first_conv_dim", 0)

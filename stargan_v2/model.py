@@ -75,7 +75,12 @@ class StarGANv2(HasHyperparameters, GANModel):
         self.seed = int(seed)
         self.generators = {
             "generator": networks.build_generator(
-                self.image_size, self.style_dim, self.max_conv_dim, self.w_hpf, self.first_conv_dim
+                self.image_size,
+                self.style_dim,
+                self.max_conv_dim,
+                self.w_hpf,
+                self.first_conv_dim,
+                self.rematerialize_size,
             )
         }
         self.discriminators = {

@@ -83,14 +83,22 @@ def trunk_plan(image_size: int, max_conv_dim: int, first_conv_dim: int = 0) -> l
 
 
 def build_generator(
-    image_size=256, style_dim=64, max_conv_dim=512, w_hpf=0, first_conv_dim=0, name="generator"
+    image_size=256,
+    style_dim=64,
+    max_conv_dim=512,
+    w_hpf=0,
+    first_conv_dim=0,
+    rematerialize_size=0,
+    name="generator",
 ) -> keras.Model:
     """G(x, s): inputs `[images (N,S,S,3), styles (N,style_dim)]` and, when w_hpf > 0, `masks (N,S,S,2)`.
 
     from_rgb (3x3 conv) → encoder ResBlks (affine IN, down-sampling) → decoder AdainResBlks → to_rgb
     (affine IN, LReLU, 1x1 conv to 3). No tanh, as the official. With w_hpf > 0 the features entering an
     encoder block at 32, 64 or 128 px are kept and, after the decoder block of that size, `hpf(mask * cached)`
-    is added.
+    is added. The blocks whose input or output side is `rematerialize_size` px or more (0: none) recompute
+    their maps in the backward pass instead of keeping them: the same outputs and gradients, the largest maps
+    of a training step's memory spared for one more forward pass of those blocks.
     """
     encoder, decoder = generator_plan(image_size, max_conv_dim, w_hpf, first_conv_dim)
     images = keras.Input((image_size, image_size, IMAGE_CHANNELS), name="images")
@@ -105,11 +113,18 @@ def build_generator(
     for index, (dim_in, dim_out, downsample) in enumerate(encoder):
         if w_hpf > 0 and size in HIGH_PASS_SIZES:
             cached[size] = x
-        x = ResBlk(dim_in, dim_out, normalize=True, downsample=downsample, name=f"encode_{index}")(x)
+        recompute = 0 < rematerialize_size <= size
+        x = ResBlk(
+            dim_in, dim_out, normalize=True, downsample=downsample, rematerialize=recompute, name=f"encode_{index}"
+        )(x)
         size = size // 2 if downsample else size
     for index, (dim_in, dim_out, upsample) in enumerate(decoder):
-        x = AdainResBlk(dim_in, dim_out, w_hpf=w_hpf, upsample=upsample, name=f"decode_{index}")(x, styles)
         size = size * 2 if upsample else size
+        recompute = 0 < rematerialize_size <= size
+        block = AdainResBlk(
+            dim_in, dim_out, w_hpf=w_hpf, upsample=upsample, rematerialize=recompute, name=f"decode_{index}"
+        )
+        x = block(x, styles)
         if w_hpf > 0 and size in HIGH_PASS_SIZES:
             skip = HighPassSkip(w_hpf, mask_index=HIGH_PASS_MASK_INDEX[size], name=f"hpf_skip_{size}")
             x = skip(x, cached[size], masks)

@@ -126,8 +126,15 @@ def dry_run_report(config: dict) -> str:
     return (
         f"StarGAN v2, {config['image_size']} px, max_conv_dim {config['max_conv_dim']}, w_hpf {config['w_hpf']}, "
         f"{config['num_domains']} domains ({', '.join(config['domains'])}), batch {config['batch_size']}, "
-        f"policy {config['mixed_precision']}: {counts}; {estimate.describe()}"
+        f"policy {config['mixed_precision']}, {_recomputed(config['rematerialize_size'])}: {counts}; "
+        f"{estimate.describe()}"
     )
+
+
+def _recomputed(rematerialize_size: int) -> str:
+    if not rematerialize_size:
+        return "every generator map kept"
+    return f"generator maps of {rematerialize_size} px and more recomputed"
 
 
 def main(argv):

@@ -40,3 +40,18 @@ def test_the_estimate_is_near_the_official_steps_measured_peak():
 
 def test_the_high_pass_generator_adds_its_level():
     assert memory.estimate({**OFFICIAL, "w_hpf": 1}).network_parameters["generator"] == 43_467_395
+
+
+def test_recomputed_generator_blocks_keep_only_their_outputs():
+    kept = memory.estimate(OFFICIAL)
+    recomputed = memory.estimate({**OFFICIAL, "rematerialize_size": 128})
+    # At 256 px the blocks at 128 and 256 px: encode_0 (64 -> 128 channels, 256 -> 128 px), encode_1 (128 -> 256
+    # channels, 128 -> 64 px) and their decoder mirrors, three generator passes, 8 images, 4 bytes.
+    spared_per_pass = (
+        (4 * 256**2 * 64 + 6 * 128**2 * 128 - 128**2 * 128)
+        + (4 * 128**2 * 128 + 6 * 64**2 * 256 - 64**2 * 256)
+        + (4 * 128**2 * 128 + 6 * 256**2 * 64 - 256**2 * 64)
+        + (4 * 64**2 * 256 + 6 * 128**2 * 128 - 128**2 * 128)
+    )
+    assert kept.activation_bytes - recomputed.activation_bytes == 3 * 8 * 4 * spared_per_pass
+    assert recomputed.state_bytes == kept.state_bytes

@@ -286,6 +286,7 @@ def test_hyperparameters_default_to_the_official_settings_and_reject_others():
         "latent_dim": 16,
         "max_conv_dim": 512,
         "first_conv_dim": 0,
+        "rematerialize_size": 128,  # not the official's: it keeps every map (the same gradients, more memory)
         "w_hpf": 0,
         "r1_weight": 1.0,
         "style_weight": 1.0,

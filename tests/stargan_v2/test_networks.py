@@ -210,3 +210,39 @@ def test_keras_files_load_with_identical_outputs(tmp_path):
         model.save(path)
         loaded = keras.saving.load_model(path)
         np.testing.assert_array_equal(np.asarray(loaded(inputs)), np.asarray(model(inputs)), err_msg=name)
+
+
+def _generator_gradients_and_convolutions(generator, inputs):
+    """The gradients of a loss on G's output for its weights, and the Conv2D ops of that traced computation."""
+    import tensorflow as tf
+
+    @tf.function
+    def gradients():
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.sin(generator(inputs, training=True)))
+        return tape.gradient(loss, generator.trainable_variables)
+
+    graph_def = gradients.get_concrete_function().graph.as_graph_def()
+    nodes = [*graph_def.node, *(node for function in graph_def.library.function for node in function.node_def)]
+    return [np.asarray(value) for value in gradients()], sum(node.op == "Conv2D" for node in nodes)
+
+
+def test_generator_blocks_at_the_rematerialize_size_recompute_their_maps_with_the_same_gradients():
+    inputs = [random_images(), random_vectors(2, STYLE_DIM)]
+    plain = networks.build_generator(SMALL, STYLE_DIM, SMALL_WIDTH)
+    recomputing = networks.build_generator(SMALL, STYLE_DIM, SMALL_WIDTH, rematerialize_size=SMALL)
+    recomputing.set_weights(plain.get_weights())
+    flags = {layer.name: layer.rematerialize for layer in recomputing.layers if hasattr(layer, "rematerialize")}
+    # At 32 px: encode_0 goes 32 -> 16 px and decode_2 16 -> 32 px; the bottleneck blocks stay at 16 px.
+    assert flags == {f"encode_{i}": i == 0 for i in range(3)} | {f"decode_{i}": i == 2 for i in range(3)}
+    assert not any(layer.rematerialize for layer in plain.layers if hasattr(layer, "rematerialize"))
+    np.testing.assert_allclose(recomputing(inputs), plain(inputs), rtol=1e-5, atol=1e-5)
+    (got, convolutions), (expected, plain_convolutions) = (
+        _generator_gradients_and_convolutions(model, inputs) for model in (recomputing, plain)
+    )
+    # Float32 round-off at the gradients' scale (a bias before an instance norm has a zero gradient, up to noise).
+    scale = max(np.abs(reference).max() for reference in expected)
+    for value, reference in zip(got, expected, strict=True):
+        np.testing.assert_allclose(value, reference, rtol=1e-4, atol=1e-5 * scale)
+    # Recomputed in the backward pass: encode_0's conv1, conv2 and conv1x1, decode_2's conv1, conv2 and conv1x1.
+    assert convolutions == plain_convolutions + 6

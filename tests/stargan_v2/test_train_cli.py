@@ -149,6 +149,8 @@ def test_the_dry_run_counts_every_network_without_building_one(monkeypatch):
     ):
         assert f"{name} {count}" in report
     assert "78,100,485 parameters" in report and "GB" in report
+    assert "generator maps of 128 px and more recomputed" in report
+    assert "every generator map kept" in train.dry_run_report(parsed("--rematerialize_size=0"))
 
 
 def test_the_dry_run_exits_before_the_run_starts(tmp_path):
