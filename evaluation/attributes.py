@@ -16,9 +16,11 @@ exactly the translations a perfect model would make). Models train on
 records of their --seed and --seed + 1, so any run with --seed below
 SEEDS_RESERVED never saw these records.
 
-A trained classifier is cached as `<cache_dir>/<domain>_classifier.keras`
-beside `<domain>_classifier.json` (its settings and oracle accuracies) and
-reused while the settings match.
+A trained classifier is cached as `<cache_dir>/<name>.keras` beside
+`<name>.json` (its settings and oracle accuracies) and reused while the
+settings match; the name says its domain, image size and photo background
+(`photo_96px_white_classifier`, `cartoon_64px_classifier`), so models of
+several sizes share one cache folder without retraining each other's.
 """
 
 from __future__ import annotations
@@ -213,15 +215,17 @@ class TrainedClassifier:
     cached: bool  # loaded from the cache rather than trained now
 
 
-def cache_paths(cache_dir, domain: str) -> tuple[Path, Path]:
-    """(<cache_dir>/<domain>_classifier.keras, <cache_dir>/<domain>_classifier.json)."""
-    stem = Path(cache_dir) / f"{domain}_classifier"
+def cache_paths(cache_dir, settings: ClassifierSettings) -> tuple[Path, Path]:
+    """(<cache_dir>/<name>.keras, <cache_dir>/<name>.json), the name <domain>_<size>px[_white]_classifier: one
+    pair per domain, image size and photo background, the settings that differ between the models scored."""
+    white = "_white" if settings.photo_background == "white" else ""
+    stem = Path(cache_dir) / f"{settings.domain}_{settings.image_size}px{white}_classifier"
     return stem.with_suffix(".keras"), stem.with_suffix(".json")
 
 
 def load_cached(settings: ClassifierSettings, cache_dir) -> TrainedClassifier | None:
     """The cached classifier of these settings, or None (absent, or trained with other settings)."""
-    model_path, metadata_path = cache_paths(cache_dir, settings.domain)
+    model_path, metadata_path = cache_paths(cache_dir, settings)
     if not (model_path.is_file() and metadata_path.is_file()):
         return None
     metadata = json.loads(metadata_path.read_text())
@@ -250,7 +254,7 @@ def load_or_train(settings: ClassifierSettings, cache_dir, retrain: bool = False
         settings.photo_background,
     )
     oracle, count = accuracies(classifier, held_out)
-    model_path, metadata_path = cache_paths(cache_dir, settings.domain)
+    model_path, metadata_path = cache_paths(cache_dir, settings)
     model_path.parent.mkdir(parents=True, exist_ok=True)
     classifier.save(model_path)
     metadata = {

@@ -21,7 +21,7 @@ def test_a_tiny_classifier_learns_colour_attributes_well_above_chance(tiny_class
 
 def test_the_classifier_is_cached_and_reused_while_its_settings_match(tiny_classifier):
     trained, cache_dir = tiny_classifier
-    model_path, metadata_path = attributes.cache_paths(cache_dir, "cartoon")
+    model_path, metadata_path = attributes.cache_paths(cache_dir, trained.settings)
     metadata = json.loads(metadata_path.read_text())
     assert model_path.is_file() and metadata["oracle"] == trained.oracle
     assert metadata["held_out_seed"] == attributes.HELD_OUT_SEED != metadata["training_seed"]
@@ -34,6 +34,24 @@ def test_the_classifier_is_cached_and_reused_while_its_settings_match(tiny_class
 
     for changed in ({"epochs": 5}, {"attributes": ("skin_tone",)}, {"image_size": 64}):
         assert attributes.load_cached(dataclasses.replace(trained.settings, **changed), cache_dir) is None
+
+
+def test_classifiers_of_each_size_and_photo_background_have_files_of_their_own(tmp_path):
+    """Models of 64 and 96 px scored with one cache folder: neither overwrites the other's classifiers."""
+    names = {
+        attributes.cache_paths(tmp_path, attributes.ClassifierSettings(domain, size, photo_background=background))[
+            0
+        ].name
+        for domain, size, background in [("photo", 64, "keep"), ("photo", 64, "white"), ("photo", 96, "white")]
+        + [("cartoon", 64, "keep"), ("cartoon", 96, "keep")]
+    }
+    assert names == {
+        "photo_64px_classifier.keras",
+        "photo_64px_white_classifier.keras",
+        "photo_96px_white_classifier.keras",
+        "cartoon_64px_classifier.keras",
+        "cartoon_96px_classifier.keras",
+    }
 
 
 def test_the_oracle_is_measured_on_records_the_classifier_never_trained_on():

@@ -120,7 +120,7 @@ def test_cli_writes_the_report_the_json_the_grid_and_tensorboard_scalars(tmp_pat
         assert values["translations"] == pytest.approx(values["oracle"])
     assert results["attributes"]["glasses"]["chance"] == 0.25
     assert (out / "examples.png").stat().st_size > 0
-    assert (out / "classifiers" / "cartoon_classifier.keras").is_file()
+    assert (out / "classifiers" / f"cartoon_{SIZE}px_classifier.keras").is_file()
 
     tags = set()
     for event_file in (out / "tensorboard").glob("events.out.tfevents.*"):
