@@ -9,7 +9,9 @@ that compile, then traces --steps steps of `fit` on the setting's fixed batch
 with `tf.profiler`, and prints a table of the op types (Conv2D,
 Conv2DBackpropFilter, Mean, ...) by the time they took on the host, with
 their share of all op time and their count per step, then one JSON line of
-the same figures. An op type far above its FLOPs' share (a normalisation's
+the same figures. TensorFlow's table lists the trace's 500 costliest ops (a
+CycleGAN step at 128 px leaves out ops of under 2 ms each), so the sums are of
+those. An op type far above its FLOPs' share (a normalisation's
 reductions, a pad, the optimizer's per-variable updates) is where a step
 loses time that the convolutions do not explain. The trace itself is kept
 under --logdir for TensorBoard's profile tab.
