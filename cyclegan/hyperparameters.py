@@ -42,6 +42,13 @@ class CycleGANHyperparameters(Hyperparameters):
         "Width of each discriminator's first convolution, doubled by each of the next three (the reference's ndf).",
         lower_bound=1,
     )
+    upsampling: str = hyperparameter(
+        "transposed",
+        "The generator's two up-sampling layers: transposed (3x3 transposed convolutions, the reference's) or "
+        "resize_conv (nearest-neighbour resize, reflection pad, 3x3 convolution: the same parameters, no "
+        "checkerboard of uneven kernel overlap).",
+        choices=("transposed", "resize_conv"),
+    )
     gan_loss: str = hyperparameter(
         "lsgan",
         "Adversarial loss: lsgan (least squares, the reference's) or bce (cross-entropy on logits).",

@@ -53,7 +53,9 @@ class CycleGAN(HasHyperparameters, GANModel):
         super().__init__(**kwargs)
         self.seed = int(seed)
         self.generators = {
-            name: networks.resnet_generator(self.image_size, self.residual_blocks, self.generator_filters, name=name)
+            name: networks.resnet_generator(
+                self.image_size, self.residual_blocks, self.generator_filters, self.upsampling, name=name
+            )
             for name in GENERATORS
         }
         # D_A judges G_A's outputs (domain B), D_B judges G_B's (domain A), as in the reference.

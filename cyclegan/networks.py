@@ -92,18 +92,25 @@ def _residual_block(x, name: str):
     return layers.Add(name=f"{name}_add")([x, y])
 
 
-def _upsample(x, filters: int, name: str):
-    """ConvT3 stride 2 as PyTorch's padding=1, output_padding=1 (exactly 2x) -> IN -> ReLU."""
-    x = layers.Conv2DTranspose(
-        filters,
-        3,
-        strides=2,
-        padding="valid",
-        kernel_initializer=weight_initializer(),
-        bias_initializer="zeros",
-        name=f"{name}_deconv",
-    )(x)
-    x = layers.Cropping2D(((1, 0), (1, 0)), name=f"{name}_crop")(x)
+def _upsample(x, filters: int, name: str, upsampling: str = "transposed"):
+    """Twice the size, then IN -> ReLU: `transposed`, ConvT3 stride 2 as PyTorch's padding=1, output_padding=1
+    (exactly 2x); `resize_conv`, nearest-neighbour 2x, reflection pad 1, conv 3x3 (Odena et al. 2016,
+    "Deconvolution and Checkerboard Artifacts": every output pixel sees the kernel alike)."""
+    if upsampling == "resize_conv":
+        x = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_resize")(x)
+        x = ReflectionPadding2D(1, name=f"{name}_pad")(x)
+        x = conv(filters, 3, name=f"{name}_conv")(x)
+    else:
+        x = layers.Conv2DTranspose(
+            filters,
+            3,
+            strides=2,
+            padding="valid",
+            kernel_initializer=weight_initializer(),
+            bias_initializer="zeros",
+            name=f"{name}_deconv",
+        )(x)
+        x = layers.Cropping2D(((1, 0), (1, 0)), name=f"{name}_crop")(x)
     x = instance_normalization(f"{name}_norm")(x)
     return layers.ReLU(name=f"{name}_relu")(x)
 
@@ -113,12 +120,17 @@ def image_input(image_size: int | None, name: str) -> keras.KerasTensor:
 
 
 def resnet_generator(
-    image_size: int | None = 256, residual_blocks: int = 9, filters: int = 64, name: str = "generator"
+    image_size: int | None = 256,
+    residual_blocks: int = 9,
+    filters: int = 64,
+    upsampling: str = "transposed",
+    name: str = "generator",
 ) -> keras.Model:
     """The ResNet generator: image in [-1, 1] -> translated image in [-1, 1] (float32), same size.
 
     `residual_blocks` is 9 for 256 px (the default, 11,378,179 parameters), 6 for 128 px;
-    `filters` is the stem's width (the reference's ngf), doubled by each downsampling.
+    `filters` is the stem's width (the reference's ngf), doubled by each downsampling; `upsampling` the
+    up-sampling layers' kind (`_upsample`), which leaves the parameter count as it is.
     Layers are named `{name}_{stage}_...` after the stages of the module's table.
     """
     images = image_input(image_size, f"{name}_images")
@@ -129,7 +141,7 @@ def resnet_generator(
     for index in range(1, residual_blocks + 1):
         x = _residual_block(x, f"{name}_block{index}")
     for index in (1, 2):
-        x = _upsample(x, filters * 2 ** (2 - index), f"{name}_up{index}")
+        x = _upsample(x, filters * 2 ** (2 - index), f"{name}_up{index}", upsampling)
     x = ReflectionPadding2D(3, name=f"{name}_head_pad")(x)
     x = conv(IMAGE_CHANNELS, 7, name=f"{name}_head_conv")(x)
     translated = layers.Activation("tanh", dtype="float32", name=f"{name}_tanh")(x)

@@ -201,3 +201,29 @@ def test_mixed_float16_networks_output_float32(mixed_float16, build, hidden_laye
     assert network.get_layer(hidden_layer).compute_dtype == "float16"
     assert keras.backend.standardize_dtype(outputs.dtype) == "float32"
     assert np.all(np.isfinite(keras.ops.convert_to_numpy(outputs)))
+
+
+def test_resize_conv_upsampling_keeps_the_reference_parameter_count_and_the_size():
+    generator = networks.resnet_generator(128, residual_blocks=6, upsampling="resize_conv")
+    assert generator.count_params() == 7_837_699
+    assert generator.get_layer("generator_up2_conv").output.shape == (None, 128, 128, 64)
+    assert not any(isinstance(layer, keras.layers.Conv2DTranspose) for layer in generator.layers)
+
+
+@pytest.mark.parametrize(("upsampling", "last_layer"), [("transposed", "up_crop"), ("resize_conv", "up_conv")])
+def test_only_the_transposed_convolution_draws_a_checkerboard_on_a_flat_map(upsampling, last_layer):
+    """A constant map up-sampled: the transposed convolution's kernel overlaps unevenly (stride 2, size 3), so
+    its output alternates between rows and columns; the resize-convolution's is flat away from the border."""
+    inputs = keras.Input((6, 6, 4))
+    outputs = networks._upsample(inputs, 4, "up", upsampling)
+    model = keras.Model(inputs, outputs)
+    pre_norm = keras.Model(inputs, model.get_layer(last_layer).output)
+    for weight in pre_norm.trainable_weights:
+        if len(weight.shape) == 4:
+            weight.assign(np.abs(np.asarray(weight)) + 0.1)  # positive kernels: no cancellation hides the pattern
+    interior = np.asarray(pre_norm(np.ones((1, 6, 6, 4), "float32")))[0, 2:-2, 2:-2]
+    spread = interior.std(axis=(0, 1)).max()
+    if upsampling == "transposed":
+        assert spread > 0.1 * np.abs(interior).mean()
+    else:
+        assert spread < 1e-6 * np.abs(interior).mean()
