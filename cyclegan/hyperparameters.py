@@ -49,6 +49,10 @@ class CycleGANHyperparameters(Hyperparameters):
         "checkerboard of uneven kernel overlap).",
         choices=("transposed", "resize_conv"),
     )
+    spectral_norm: bool = hyperparameter(
+        False,
+        "Spectral normalisation of every discriminator convolution (the reference has none).",
+    )
     gan_loss: str = hyperparameter(
         "lsgan",
         "Adversarial loss: lsgan (least squares, the reference's) or bce (cross-entropy on logits).",

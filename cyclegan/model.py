@@ -61,7 +61,7 @@ class CycleGAN(HasHyperparameters, GANModel):
         # D_A judges G_A's outputs (domain B), D_B judges G_B's (domain A), as in the reference.
         self.discriminators = {
             f"D_{name[-1]}": networks.patchgan_discriminator(
-                self.image_size, self.discriminator_filters, name=f"D_{name[-1]}"
+                self.image_size, self.discriminator_filters, self.spectral_norm, name=f"D_{name[-1]}"
             )
             for name in GENERATORS
         }

@@ -50,7 +50,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from training.layers import ReflectionPadding2D, instance_normalization, weight_initializer
+from training.layers import ReflectionPadding2D, instance_normalization, spectral_normalization, weight_initializer
 
 IMAGE_CHANNELS = 3
 LEAKY_SLOPE = 0.2
@@ -148,22 +148,32 @@ def resnet_generator(
     return keras.Model(images, translated, name=name)
 
 
-def patchgan_discriminator(image_size: int | None = 256, filters: int = 64, name: str = "discriminator") -> keras.Model:
+def patchgan_discriminator(
+    image_size: int | None = 256, filters: int = 64, spectral_norm: bool = False, name: str = "discriminator"
+) -> keras.Model:
     """The 70x70 PatchGAN: image -> a map of real/fake logits (float32), 30x30x1 at 256 px, 14x14x1 at 128 px.
 
-    `filters` is conv1's width (the reference's ndf), doubled by conv2, conv3 and conv4.
+    `filters` is conv1's width (the reference's ndf), doubled by conv2, conv3 and conv4. `spectral_norm`
+    wraps every convolution in spectral normalisation (Miyato et al. 2018: each kernel divided by its
+    largest singular value, which bounds the discriminator's Lipschitz constant), the instance norms kept.
     Layers are named `{name}_conv{i}_pad`, `{name}_conv{i}`, `{name}_conv{i}_norm`,
     `{name}_conv{i}_lrelu`, and `{name}_logits_pad`, `{name}_logits`.
     """
+
+    def convolution(width: int, strides: int, layer_name: str, dtype=None) -> layers.Layer:
+        if not spectral_norm:
+            return conv(width, 4, strides, dtype=dtype, name=layer_name)
+        return spectral_normalization(conv(width, 4, strides, dtype=dtype), layer_name, dtype=dtype)
+
     images = image_input(image_size, f"{name}_images")
     x = images
     for index, strides in enumerate(PATCHGAN_STRIDES, start=1):
         stage = f"{name}_conv{index}"
         x = layers.ZeroPadding2D(1, name=f"{stage}_pad")(x)
-        x = conv(filters * 2 ** (index - 1), 4, strides, name=stage)(x)
+        x = convolution(filters * 2 ** (index - 1), strides, stage)(x)
         if index > 1:  # the reference normalises every conv but the first
             x = instance_normalization(f"{stage}_norm")(x)
         x = layers.LeakyReLU(LEAKY_SLOPE, name=f"{stage}_lrelu")(x)
     x = layers.ZeroPadding2D(1, name=f"{name}_logits_pad")(x)
-    logits = conv(1, 4, dtype="float32", name=f"{name}_logits")(x)
+    logits = convolution(1, 1, f"{name}_logits", dtype="float32")(x)
     return keras.Model(images, logits, name=name)

@@ -1,4 +1,4 @@
-"""Layers and initialisers the translation networks share (CycleGAN's and U-GAT-IT's generators), pure Keras."""
+"""Layers and initialisers the translation networks share (CycleGAN's and U-GAT-IT's), pure Keras."""
 
 from __future__ import annotations
 
@@ -90,6 +90,12 @@ def instance_normalization(name: str) -> layers.Layer:
     biased variance): `GroupNormalization` with one group per channel.
     """
     return layers.GroupNormalization(groups=-1, center=False, scale=False, epsilon=INSTANCE_NORM_EPSILON, name=name)
+
+
+def spectral_normalization(layer: layers.Layer, name: str, dtype=None) -> layers.Layer:
+    """`layer` wrapped in Keras's SpectralNormalization, which writes W/σ back to the float32 kernel at every
+    training call: without autocast, so a mixed-precision policy does not round the kernel to 16 bits."""
+    return layers.SpectralNormalization(layer, autocast=False, name=name, dtype=dtype)
 
 
 def weight_initializer() -> keras.initializers.Initializer:

@@ -77,7 +77,13 @@ import keras
 from keras import layers, ops
 
 from training.constraints import ClipConstraint
-from training.layers import ReflectionPadding2D, RematerializedSequence, instance_normalization, weight_initializer
+from training.layers import (
+    ReflectionPadding2D,
+    RematerializedSequence,
+    instance_normalization,
+    spectral_normalization,
+    weight_initializer,
+)
 from ugatit.kernel_gradients import RecordedKernelDense
 
 IMAGE_CHANNELS = 3
@@ -188,12 +194,6 @@ class LayerInstanceNormalization(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon}
-
-
-def spectral_normalization(layer: layers.Layer, name: str, dtype=None) -> layers.Layer:
-    """`layer` wrapped in Keras's SpectralNormalization, which writes W/σ back to the float32 kernel at every
-    training call: without autocast, so a mixed-precision policy does not round the kernel to 16 bits."""
-    return layers.SpectralNormalization(layer, autocast=False, name=name, dtype=dtype)
 
 
 def _maybe_spectral(layer: layers.Layer, spectral_norm: bool, name: str) -> layers.Layer:
