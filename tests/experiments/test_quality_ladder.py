@@ -1,5 +1,6 @@
 """`python -m experiments.quality_ladder`: each make target's command, trained in stages to k times its length,
-each rung's export kept and scored, the table, the plot and the contact sheet.
+each rung's export kept and scored; end to end, the table, the plot and the contact sheet it writes (their parts:
+test_ladder_scores.py, test_ladder_contact_sheet.py).
 
 The end-to-end run (a tiny XGAN ladder of two rungs) is slow: `make test-slow`."""
 
@@ -10,13 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import keras
-import numpy as np
 import pytest
 from PIL import Image
 
-from experiments import quality_ladder
-from experiments.quality_ladder import LadderPoint, ModelLadder
+from experiments import ladder_contact_sheet, ladder_scores, quality_ladder
+from experiments.ladder_rungs import LadderError, ModelLadder
 from training import registry
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -64,27 +63,8 @@ def test_the_make_targets_lengths_are_what_their_makefile_comments_say(tmp_path)
 def test_flags_after_the_double_dash_come_after_the_make_targets_and_a_bad_one_is_one_line(tmp_path):
     ladder = quality_ladder.model_ladder("cyclegan", tmp_path, ["--steps_per_epoch=2"])
     assert ladder.training_flags[-1] == "--steps_per_epoch=2" and ladder.steps(2) == 2 * 6 * 2
-    with pytest.raises(quality_ladder.LadderError, match="cyclegan.train .*--no_such_flag"):
+    with pytest.raises(LadderError, match="cyclegan.train .*--no_such_flag"):
         quality_ladder.model_ladder("cyclegan", tmp_path, ["--no_such_flag=1"])
-
-
-def test_the_fraction_of_the_way_from_chance_to_the_oracle():
-    assert quality_ladder.fraction_of_the_way(0.5, 0.2, 0.8) == pytest.approx(0.5)
-    assert quality_ladder.fraction_of_the_way(0.2, 0.2, 0.8) == 0.0
-    assert quality_ladder.fraction_of_the_way(0.8, 0.2, 0.8) == 1.0
-    # docs/evaluation.md's XGAN face2cartoon means: 0.364 against chance 0.209 and oracle 0.996.
-    point = LadderPoint("xgan", "face2cartoon", 1, 4, 9600, 0.364, 0.209, 0.996)
-    assert point.fraction == pytest.approx(0.155 / 0.787)
-
-
-def test_stargan_v2_is_scored_by_its_latent_guided_translations_against_their_sources():
-    semantics_json = {"mean": {"translations": 0.364, "chance": 0.209, "oracle": 0.996}}
-    provenance_json = {
-        "reference_guided": {"mean": {"from_source": 0.274, "from_reference": 0.248, "chance": 0.209, "oracle": 0.99}},
-        "latent_guided": {"mean": {"translations": 0.256, "chance": 0.209, "oracle": 0.996}},
-    }
-    assert quality_ladder.mean_scores(semantics_json) == (0.364, 0.209, 0.996)
-    assert quality_ladder.mean_scores(provenance_json) == (0.256, 0.209, 0.996)
 
 
 def test_each_models_directions_and_where_their_scores_go(tmp_path):
@@ -209,7 +189,7 @@ def test_a_rung_the_run_has_trained_past_cannot_be_kept_again(xgan_ladder):
     for rung in (1, 3):
         for path in (ladder.rung_dir(rung) / "export").iterdir():
             path.unlink()
-    with pytest.raises(quality_ladder.LadderError, match=r"trained 5400 steps, past rung 1 \(600 steps\)"):
+    with pytest.raises(LadderError, match=r"trained 5400 steps, past rung 1 \(600 steps\)"):
         quality_ladder.climb(ladder, args, quality_ladder.Progress())
 
 
@@ -219,7 +199,7 @@ def test_a_run_behind_a_kept_rung_is_not_the_run_it_came_from(xgan_ladder):
     quality_ladder.climb(ladder, args, quality_ladder.Progress())
     (ladder.run_dir / "backup" / "training_metadata.json").unlink()  # a run started afresh
     args.rungs = [1, 3]
-    with pytest.raises(quality_ladder.LadderError, match="fewer than rung 1 kept in"):
+    with pytest.raises(LadderError, match="fewer than rung 1 kept in"):
         quality_ladder.climb(ladder, args, quality_ladder.Progress())
     assert fake.trained_epochs() == [4]
 
@@ -253,103 +233,6 @@ def test_bad_flags_are_one_line_errors(capsys):
         assert message in capsys.readouterr().err
 
 
-# -- the table and the figures ------------------------------------------------------------------------
-
-
-POINTS = [
-    LadderPoint("xgan", "face2cartoon", 1, 4, 9600, 0.364, 0.209, 0.996),
-    LadderPoint("xgan", "face2cartoon", 3, 12, 28800, 0.5, 0.209, 0.996),
-    LadderPoint("stargan_v2", "photo2cartoon", 1, 7, 8400, 0.256, 0.209, 0.996),
-]
-
-
-def test_the_table_has_a_row_per_model_rung_and_direction_and_the_commands(xgan_ladder):
-    ladder, _, args = xgan_ladder
-    commands = quality_ladder.ladder_commands([ladder], args)
-    table = quality_ladder.markdown_table(POINTS, [sys.executable, "-m", "experiments.quality_ladder"], commands)
-    lines = table.splitlines()
-    assert lines[0].startswith("| model | direction | rung | epochs | images seen | mean accuracy | chance | oracle |")
-    assert lines[2] == "| xgan | face2cartoon | 1x | 4 | 9,600 | 0.364 | 0.209 | 0.996 | 0.197 |"
-    assert lines[3] == "| xgan | face2cartoon | 3x | 12 | 28,800 | 0.500 | 0.209 | 0.996 | 0.370 |"
-    assert lines[4] == "| stargan_v2 | photo2cartoon | 1x | 7 | 8,400 | 0.256 | 0.209 | 0.996 | 0.060 |"
-    assert ".venv/bin/python -m experiments.quality_ladder" in lines
-    assert f".venv/bin/python -m xgan.train --epochs=36 --run_dir={ladder.run_dir}" in lines
-    assert len(commands) == 3 * 3  # each rung: its training stage and two scorings
-
-
-def test_the_plot_is_a_png(tmp_path):
-    path = tmp_path / "docs" / quality_ladder.PLOT_FILE
-    quality_ladder.plot_ladder(POINTS, path)
-    with Image.open(path) as plot:
-        assert plot.format == "PNG" and plot.size == (800, 500)
-
-
-def test_the_contact_sheet_has_a_labelled_row_per_model_and_rung_below_the_photos():
-    size, columns = 16, 3
-    rows = [(label, np.full((columns, size, size, 3), shade, np.float32)) for label, shade in [("photos", 0.2)]]
-    rows += [
-        (f"model{m} {rung}x", np.full((columns, size, size, 3), 0.5, np.float32)) for m in (1, 2) for rung in (1, 3)
-    ]
-    sheet = np.asarray(quality_ladder.contact_sheet(rows))
-
-    gap, label = quality_ladder.SHEET_GAP, quality_ladder.LABEL_WIDTH
-    assert sheet.shape == ((1 + 2 * 2) * (size + gap) - gap, label + columns * (size + gap) - gap, 3)
-    assert (sheet[:size, label : label + size] == 51).all()  # 0.2 of 255: the photos' cell
-    assert (sheet[size : size + gap, label:] == 255).all()  # a white gap between rows
-    for row in range(5):
-        strip = sheet[row * (size + gap) : row * (size + gap) + size, :label]
-        assert (strip < 128).any()  # its label's text
-
-
-class FixedStyleTranslator:
-    """A guided translator's interface: `with_latent` gives each photo negated, in every style."""
-
-    image_size = 24
-
-    def __init__(self):
-        self.calls = []
-
-    def with_latent(self, sources, target_domain, styles_per_source, seed):
-        self.calls.append((target_domain, styles_per_source, seed))
-        return np.repeat(-sources[:, None], styles_per_source, axis=1)
-
-
-def kept_rung(ladder: ModelLadder, rung: int, generators: dict) -> None:
-    export = ladder.rung_dir(rung) / "export"
-    export.mkdir(parents=True)
-    (ladder.rung_dir(rung) / "config.json").write_text("{}")
-    for name in ladder.spec.generators:
-        if name in generators:
-            generators[name].save(export / f"{name}.keras")
-        else:
-            (export / f"{name}.keras").write_text("")  # a guided model's: its translator stands in
-
-
-def test_the_contact_sheet_rows_translate_with_each_models_own_translator(tmp_path):
-    benchmark = registry.Benchmark(input_shapes=((1, 16, 16, 3),))
-    plain = registry.ModelSpec("plain", None, None, ("face2cartoon",), ("face2cartoon",), benchmark)
-    translator = FixedStyleTranslator()
-    guided = registry.ModelSpec(
-        "guided", None, None, ("generator",), (), benchmark, guided_translator=lambda path: translator
-    )
-    config = {"epochs": 1, "face_background": "white", "domains": ["photo", "cartoon"], "white_background": ["photo"]}
-    ladders = [ModelLadder(plain, (), config, tmp_path), ModelLadder(guided, (), config, tmp_path)]
-    images = keras.Input((16, 16, 3))
-    kept_rung(ladders[0], 1, {"face2cartoon": keras.Model(images, keras.layers.Identity()(images))})
-    kept_rung(ladders[1], 1, {})
-    kept_rung(ladders[1], 2, {})
-
-    rows = quality_ladder.contact_rows(ladders, [1, 2], count=3)
-
-    assert [label for label, _ in rows] == ["photos", "plain 1x", "guided 1x", "guided 2x"]
-    assert all(images.shape == (3, 24, 24, 3) for _, images in rows)  # the largest translator's size
-    photos = quality_ladder.held_out_photos(3, 24, "white")
-    np.testing.assert_allclose(rows[0][1], (photos + 1) / 2, atol=1e-6)
-    np.testing.assert_allclose(rows[2][1], (1 - photos) / 2, atol=1e-6)  # negated, in [0, 1]
-    assert np.abs(rows[1][1] - rows[0][1]).mean() < 0.05  # 16 px photos, upsampled: close to the 24 px ones
-    assert translator.calls == 2 * [("cartoon", 1, quality_ladder.CONTACT_LATENT_SEED)]
-
-
 @pytest.mark.slow  # ~1.5 minutes: two tiny XGAN stages, four scorings with tiny classifiers
 def test_a_tiny_xgan_ladder_trains_two_rungs_scores_them_and_draws_the_figures(tmp_path):
     runs_dir, docs_dir = tmp_path / "runs", tmp_path / "docs"
@@ -367,8 +250,8 @@ def test_a_tiny_xgan_ladder_trains_two_rungs_scores_them_and_draws_the_figures(t
         assert json.loads((runs_dir / "xgan" / f"rung_{rung}" / "config.json").read_text())["epochs"] == 4 * rung
         for direction in ("face2cartoon", "cartoon2face"):
             results = json.loads((runs_dir / f"xgan/rung_{rung}/semantics/{direction}/semantics.json").read_text())
-            score, chance, oracle = quality_ladder.mean_scores(results)
-            fraction = quality_ladder.fraction_of_the_way(score, chance, oracle)
+            score, chance, oracle = ladder_scores.mean_scores(results)
+            fraction = ladder_scores.fraction_of_the_way(score, chance, oracle)
             assert (
                 f"| xgan | {direction} | {rung}x | {4 * rung} | {images_seen} | {score:.3f} | {chance:.3f} | "
                 f"{oracle:.3f} | {fraction:.3f} |"
@@ -380,7 +263,8 @@ def test_a_tiny_xgan_ladder_trains_two_rungs_scores_them_and_draws_the_figures(t
     with Image.open(docs_dir / quality_ladder.PLOT_FILE) as plot:
         assert plot.format == "PNG"
     with Image.open(docs_dir / quality_ladder.FACES_FILE) as sheet:
-        assert sheet.size == (quality_ladder.LABEL_WIDTH + 3 * 66 - 2, 3 * 66 - 2)  # photos, rung 1, rung 2 at 64 px
+        # Three rows (the photos, rung 1, rung 2) of three 64 px faces, 2 px apart, right of the labels.
+        assert sheet.size == (ladder_contact_sheet.LABEL_WIDTH + 3 * 66 - 2, 3 * 66 - 2)
 
     rerun = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900, check=True)
     assert "training rung" not in rerun.stdout and "scoring rung" not in rerun.stdout
