@@ -67,16 +67,19 @@ XGAN_FLAGS ?=
 train-xgan: install
 	$(BIN)/python -m xgan.train $(XGAN_FLAGS)
 
-# CycleGAN on the built-in photos <-> cartoons, about 10 minutes on a 2-core CPU: 64 px, ResNet-6 generators at
-# half the reference's widths (ngf = ndf = 32), photos on white as the cartoons are, 600 steps of 4 images
-# (~0.9 s a step), the last half with the learning rate decaying to 0. The reference setting on real data:
+# CycleGAN on the built-in photos <-> cartoons, about 6 minutes on a 2-core CPU (5 min 36 s on a Xeon with AMX):
+# 64 px, ResNet-6 generators at half the reference's widths (ngf = ndf = 32), photos on white as the cartoons
+# are, 600 steps of 4 images (~0.5 s a step), the last half with the learning rate decaying to 0, and resize-convolutions instead of the
+# reference's transposed convolutions, whose checkerboard covers every translation at this length
+# (docs/quality.md; CYCLEGAN_FLAGS=--upsampling=transposed restores them). The reference setting on real data:
 # CYCLEGAN_FLAGS="--dataset_dir=horse2zebra --image_size=256 --residual_blocks=9 --generator_filters=64
-# --discriminator_filters=64 --batch_size=1 --a_background=keep --epochs=200 --steps_per_epoch=1334" (on a GPU).
+# --discriminator_filters=64 --batch_size=1 --a_background=keep --upsampling=transposed --epochs=200
+# --steps_per_epoch=1334" (on a GPU).
 CYCLEGAN_FLAGS ?=
 train-cyclegan: install
 	$(BIN)/python -m cyclegan.train --image_size=64 --residual_blocks=6 --generator_filters=32 \
-		--discriminator_filters=32 --batch_size=4 --a_background=white --epochs=6 --steps_per_epoch=100 \
-		--log_every_n_steps=20 $(CYCLEGAN_FLAGS)
+		--discriminator_filters=32 --batch_size=4 --a_background=white --upsampling=resize_conv --epochs=6 \
+		--steps_per_epoch=100 --log_every_n_steps=20 $(CYCLEGAN_FLAGS)
 
 # U-GAT-IT, light, on the built-in photos <-> cartoons, about 10 minutes on a 2-core CPU: 96 px (the global
 # discriminator's smallest input), a quarter of the reference's widths (--filters=16, its --ch), photos on white as
