@@ -230,13 +230,14 @@ def test_only_the_transposed_convolution_draws_a_checkerboard_on_a_flat_map(upsa
 
 
 def test_a_spectrally_normalised_patchgan_divides_every_kernel_by_its_largest_singular_value():
+    keras.utils.set_random_seed(0)  # the power iteration's pace depends on the drawn kernels: the same draw each run
     discriminator = networks.patchgan_discriminator(SMALL, filters=8, spectral_norm=True)
     plain = networks.patchgan_discriminator(SMALL, filters=8)
     assert discriminator.count_params() - plain.count_params() == 8 + 16 + 32 + 64 + 1  # one u vector per kernel
-    for _ in range(30):  # each training call takes one power iteration towards the largest singular value
+    for _ in range(100):  # each training call takes one power iteration towards the largest singular value
         discriminator(random_images(), training=True)
     wrappers = [layer for layer in discriminator.layers if isinstance(layer, keras.layers.SpectralNormalization)]
     assert len(wrappers) == 5
     for wrapper in wrappers:
         kernel = np.asarray(wrapper.layer.kernel)
-        assert np.linalg.norm(kernel.reshape(-1, kernel.shape[-1]), ord=2) == pytest.approx(1.0, rel=0.02)
+        assert np.linalg.norm(kernel.reshape(-1, kernel.shape[-1]), ord=2) == pytest.approx(1.0, rel=0.01)
