@@ -42,7 +42,7 @@ def _blocks_elements(blocks, input_side: int, rematerialize_size: int = 0) -> in
     elements, side = 0, input_side
     for dim_in, dim_out, resample, halve in blocks:
         output_side = side if not resample else (side // 2 if halve else side * 2)
-        if 0 < rematerialize_size <= max(side, output_side):
+        if networks.recomputes(rematerialize_size, max(side, output_side)):
             elements += output_side**2 * dim_out
         else:
             elements += TENSORS_KEPT_AT_INPUT * side**2 * dim_in + TENSORS_KEPT_AT_OUTPUT * output_side**2 * dim_out
@@ -66,8 +66,9 @@ def _pass_elements(config: dict) -> dict:
 
 def estimate(config: dict) -> MemoryEstimate:
     """The training memory of a run's config ("image_size", "num_domains", "style_dim", "latent_dim",
-    "max_conv_dim", "first_conv_dim", "rematerialize_size", "w_hpf", "batch_size", "mixed_precision"; the
-    official code's none and 0 when the last two layout entries are missing)."""
+    "max_conv_dim", "first_conv_dim", "rematerialize_size", "w_hpf", "batch_size", "mixed_precision"); a
+    config without "first_conv_dim" or "rematerialize_size" gets the official code's layout (0: the width rule,
+    every map kept)."""
     counts = networks.parameter_counts(
         config["image_size"],
         config["num_domains"],

@@ -82,6 +82,12 @@ def trunk_plan(image_size: int, max_conv_dim: int, first_conv_dim: int = 0) -> l
     return blocks
 
 
+def recomputes(rematerialize_size: int, largest_side: int) -> bool:
+    """Whether a generator block whose input or output is `largest_side` px a side recomputes its maps in the
+    backward pass: `rematerialize_size` > 0 and at most that side."""
+    return 0 < rematerialize_size <= largest_side
+
+
 def build_generator(
     image_size=256,
     style_dim=64,
@@ -113,14 +119,14 @@ def build_generator(
     for index, (dim_in, dim_out, downsample) in enumerate(encoder):
         if w_hpf > 0 and size in HIGH_PASS_SIZES:
             cached[size] = x
-        recompute = 0 < rematerialize_size <= size
+        recompute = recomputes(rematerialize_size, size)
         x = ResBlk(
             dim_in, dim_out, normalize=True, downsample=downsample, rematerialize=recompute, name=f"encode_{index}"
         )(x)
         size = size // 2 if downsample else size
     for index, (dim_in, dim_out, upsample) in enumerate(decoder):
         size = size * 2 if upsample else size
-        recompute = 0 < rematerialize_size <= size
+        recompute = recomputes(rematerialize_size, size)
         block = AdainResBlk(
             dim_in, dim_out, w_hpf=w_hpf, upsample=upsample, rematerialize=recompute, name=f"decode_{index}"
         )

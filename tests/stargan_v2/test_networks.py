@@ -228,6 +228,9 @@ def _generator_gradients_and_convolutions(generator, inputs):
 
 
 def test_generator_blocks_at_the_rematerialize_size_recompute_their_maps_with_the_same_gradients():
+    # Seeded weights: on some draws an instance norm of a nearly flat channel amplifies float32 round-off
+    # (the recomputed forward pass sums in another order) to 1.5e-5 of the gradients' scale in a few elements.
+    keras.utils.set_random_seed(0)
     inputs = [random_images(), random_vectors(2, STYLE_DIM)]
     plain = networks.build_generator(SMALL, STYLE_DIM, SMALL_WIDTH)
     recomputing = networks.build_generator(SMALL, STYLE_DIM, SMALL_WIDTH, rematerialize_size=SMALL)
