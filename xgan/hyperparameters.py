@@ -11,7 +11,7 @@ import dataclasses
 
 from training.hyperparameters import Hyperparameters, hyperparameter
 from xgan import losses
-from xgan.networks import DOMAINS
+from xgan.networks import DOMAINS, UPSAMPLING_KINDS
 
 # --discriminate: the domains with a discriminator on translated images.
 DISCRIMINATE_OPTIONS = {"cartoon": ("cartoon",), "both": DOMAINS}
@@ -41,6 +41,12 @@ class XGANHyperparameters(Hyperparameters):
     )
     teacher_weight: float = hyperparameter(
         1.0, "ω_t: weight of the teacher loss L_teach (only with --teacher_model).", lower_bound=0.0
+    )
+    reconstruction_distance: str = hyperparameter(
+        "l2",
+        "Distance of L_rec between an image and its reconstruction: l2 (mean squared error, the report's "
+        "code) or l1 (mean absolute error).",
+        choices=losses.RECONSTRUCTION_DISTANCES,
     )
     semantic_distance: str = hyperparameter(
         "l1",
@@ -82,4 +88,14 @@ class XGANHyperparameters(Hyperparameters):
         "Start the cartoon's private encoder and decoder halves as copies of the face's (still separate "
         "variables), so both auto-encoders begin as one; --nomirror_private_init (and --recipe=report) draws "
         "them independently.",
+    )
+    upsampling: str = hyperparameter(
+        "transposed",
+        "The decoders' four up-sampling layers: transposed (4x4 transposed convolutions, the paper's) or "
+        "resize_conv (nearest-neighbour 2x resize, then a 3x3 convolution: no uneven kernel overlap, 9/16 of "
+        "the weights).",
+        choices=UPSAMPLING_KINDS,
+    )
+    spectral_norm: bool = hyperparameter(
+        False, "Spectral normalisation of every layer of the discriminators (the paper's have none)."
     )

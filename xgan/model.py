@@ -67,6 +67,7 @@ class XGAN(HasHyperparameters, GANModel):
             semantic_weight on L_sem,1->2 + L_sem,2->1, adversarial_weight on the generator's adversarial
             loss of each discriminated domain, teacher_weight on L_teach, used only when `teacher` is given),
             and the options below.
+        reconstruction_distance: "l2" (the report's mean squared error) or "l1" (mean absolute error).
         semantic_distance: "l1" (paper default), "l2" or "cosine"; also the teacher distance.
         gan_loss: "bce" (binary cross-entropy on logits, the report's) or "lsgan".
         discriminate: "cartoon" (a discriminator on translated cartoons only, as
@@ -79,6 +80,8 @@ class XGAN(HasHyperparameters, GANModel):
             cannot tell). Maximising L_dann rewards embeddings c_dann gets
             confidently wrong, which pulls a domain's embeddings together;
             confusion is at its optimum when c_dann cannot tell at all.
+        upsampling: the decoders' up-sampling layers, "transposed" (the paper's) or "resize_conv".
+        spectral_norm: spectral normalisation of the discriminators' layers.
         gradient_reversal_scale: λ, the weight of the encoders' share of the
             c_dann gradient (reversed by c_dann's first layer under "reversal").
         warmup_steps: W. The auto-encoders train alone (only ω_rec L_rec) for
@@ -118,14 +121,15 @@ class XGAN(HasHyperparameters, GANModel):
 
         self.private_encoders = {domain: networks.build_private_encoder(domain) for domain in DOMAINS}
         self.shared_encoder = networks.build_shared_encoder()
-        self.shared_decoder = networks.build_shared_decoder()
-        self.private_decoders = {domain: networks.build_private_decoder(domain) for domain in DOMAINS}
+        self.shared_decoder = networks.build_shared_decoder(self.upsampling)
+        self.private_decoders = {domain: networks.build_private_decoder(domain, self.upsampling) for domain in DOMAINS}
         if self.mirror_private_init:
             for halves in (self.private_encoders, self.private_decoders):
                 halves["cartoon"].set_weights(halves["face"].get_weights())
         self.domain_classifier = networks.build_domain_classifier(self.gradient_reversal_scale)
         self.discriminators = {
-            domain: networks.build_discriminator(domain) for domain in DISCRIMINATE_OPTIONS[self.discriminate]
+            domain: networks.build_discriminator(domain, self.spectral_norm)
+            for domain in DISCRIMINATE_OPTIONS[self.discriminate]
         }
         self.teacher = teacher
         if teacher is not None:
@@ -219,7 +223,9 @@ class XGAN(HasHyperparameters, GANModel):
         translations = self._translations(embeddings, training)
 
         autoencoder = sum(
-            losses.reconstruction_loss(images[domain], self.decode(embeddings[domain], domain, training))
+            losses.reconstruction_loss(
+                images[domain], self.decode(embeddings[domain], domain, training), self.reconstruction_distance
+            )
             for domain in DOMAINS
         )
         domain_logits = {domain: self._domain_logits(embeddings[domain], training) for domain in DOMAINS}

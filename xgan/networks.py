@@ -49,6 +49,8 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from training.layers import spectral_normalization
+
 DOMAINS = ("face", "cartoon")
 IMAGE_SHAPE = (64, 64, 3)
 EMBEDDING_SIZE = 1024
@@ -57,6 +59,7 @@ DECODER_FEATURE_SHAPE = (8, 8, 256)  # shared decoder output = private decoder i
 DOMAIN_CLASSIFIER_UNITS = (256, 64)
 LEAKY_SLOPE = 0.2
 HIDDEN_INITIALIZER = "he_normal"
+UPSAMPLING_KINDS = ("transposed", "resize_conv")
 
 
 def check_domain(domain: str) -> str:
@@ -109,17 +112,40 @@ class GradientReversal(keras.layers.Layer):
         return {**super().get_config(), "scale": self.scale}
 
 
-def _downsample(x, filters: int, name: str):
-    """conv 4x4 stride 2 -> LeakyReLU; the conv is named `name`."""
-    x = layers.Conv2D(filters, 4, strides=2, padding="same", kernel_initializer=HIDDEN_INITIALIZER, name=name)(x)
-    return layers.LeakyReLU(LEAKY_SLOPE, name=f"{name}_lrelu")(x)
+def _downsample(x, filters: int, name: str, spectral_norm: bool = False):
+    """conv 4x4 stride 2 -> LeakyReLU; the conv is named `name` (wrapped in spectral normalisation with
+    `spectral_norm`, its conv then `{name}_conv`)."""
+    conv_name = f"{name}_conv" if spectral_norm else name
+    conv = layers.Conv2D(filters, 4, strides=2, padding="same", kernel_initializer=HIDDEN_INITIALIZER, name=conv_name)
+    if spectral_norm:
+        conv = spectral_normalization(conv, name)
+    return layers.LeakyReLU(LEAKY_SLOPE, name=f"{name}_lrelu")(conv(x))
 
 
-def _upsample(x, filters: int, name: str):
-    """transposed conv 4x4 stride 2 -> ReLU; the deconv is named `name`."""
-    x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", kernel_initializer=HIDDEN_INITIALIZER, name=name)(
-        x
-    )
+def _upsampling_layers(filters: int, name: str, upsampling: str, **conv_options) -> list[layers.Layer]:
+    """Twice the size, with `filters` channels out; the layer that learns is named `name`.
+
+    `transposed`: the paper's transposed conv 4x4 stride 2. `resize_conv`: a nearest-neighbour 2x resize
+    then a 3x3 "same" convolution (Odena et al. 2016, "Deconvolution and Checkerboard Artifacts"): every
+    output pixel sees the kernel alike, with 9/16 of the transposed kernel's weights.
+    """
+    if upsampling not in UPSAMPLING_KINDS:
+        raise ValueError(f"upsampling must be one of {UPSAMPLING_KINDS}, got {upsampling!r}")
+    if upsampling == "transposed":
+        return [layers.Conv2DTranspose(filters, 4, strides=2, padding="same", name=name, **conv_options)]
+    resize = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_resize")
+    return [resize, layers.Conv2D(filters, 3, padding="same", name=name, **conv_options)]
+
+
+def _upsample(x, filters: int, name: str, upsampling: str = "transposed", **conv_options):
+    """`_upsampling_layers` -> ReLU, or the activation given in `conv_options`."""
+    for layer in _upsampling_layers(filters, name, upsampling, **conv_options):
+        x = layer(x)
+    return x
+
+
+def _upsample_relu(x, filters: int, name: str, upsampling: str):
+    x = _upsample(x, filters, name, upsampling, kernel_initializer=HIDDEN_INITIALIZER)
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
@@ -149,8 +175,9 @@ def build_shared_encoder() -> keras.Model:
     return keras.Model(features, embedding, name=prefix)
 
 
-def build_shared_decoder() -> keras.Model:
-    """The shared head of both decoders: 1024-d embedding (1x1x1024) -> deconv1 4x4x512 -> deconv2 8x8x256."""
+def build_shared_decoder(upsampling: str = "transposed") -> keras.Model:
+    """The shared head of both decoders: 1024-d embedding (1x1x1024) -> deconv1 4x4x512 -> deconv2 8x8x256
+    (`upsampling`: deconv2's kind, see `_upsampling_layers`)."""
     prefix = "shared_decoder"
     embedding = keras.Input((EMBEDDING_SIZE,), name=f"{prefix}_embedding")
     # A 4x4 "valid" transposed convolution of a 1x1 input is exactly a dense layer to 4*4*512 units
@@ -158,33 +185,41 @@ def build_shared_decoder() -> keras.Model:
     x = layers.Dense(4 * 4 * 512, kernel_initializer=HIDDEN_INITIALIZER, name=f"{prefix}_deconv1")(embedding)
     x = layers.Reshape((4, 4, 512), name=f"{prefix}_deconv1_reshape")(x)
     x = layers.ReLU(name=f"{prefix}_deconv1_relu")(x)
-    x = _upsample(x, 256, f"{prefix}_deconv2")
+    x = _upsample_relu(x, 256, f"{prefix}_deconv2", upsampling)
     return keras.Model(embedding, x, name=prefix)
 
 
-def build_private_decoder(domain: str) -> keras.Model:
-    """d_d's domain-specific tail: 8x8x256 -> deconv3 -> deconv4 -> deconv5 64x64x3 in [-1, 1] (float32)."""
+def build_private_decoder(domain: str, upsampling: str = "transposed") -> keras.Model:
+    """d_d's domain-specific tail: 8x8x256 -> deconv3 -> deconv4 -> deconv5 64x64x3 in [-1, 1] (float32)
+    (`upsampling`: the three layers' kind, see `_upsampling_layers`)."""
     prefix = f"{check_domain(domain)}_decoder"
     features = keras.Input(DECODER_FEATURE_SHAPE, name=f"{prefix}_features")
-    x = _upsample(features, 128, f"{prefix}_deconv3")
-    x = _upsample(x, 64, f"{prefix}_deconv4")
-    images = layers.Conv2DTranspose(
-        3, 4, strides=2, padding="same", activation="tanh", dtype="float32", name=f"{prefix}_deconv5"
-    )(x)
+    x = _upsample_relu(features, 128, f"{prefix}_deconv3", upsampling)
+    x = _upsample_relu(x, 64, f"{prefix}_deconv4", upsampling)
+    images = _upsample(x, 3, f"{prefix}_deconv5", upsampling, activation="tanh", dtype="float32")
     return keras.Model(features, images, name=prefix)
 
 
-def build_discriminator(domain: str) -> keras.Model:
-    """D_d: 64x64x3 image -> conv1..conv4 -> FC, one real/fake logit (float32)."""
+def build_discriminator(domain: str, spectral_norm: bool = False) -> keras.Model:
+    """D_d: 64x64x3 image -> conv1..conv4 -> FC, one real/fake logit (float32).
+
+    `spectral_norm` wraps every convolution and the FC in spectral normalisation (Miyato et al. 2018: each
+    kernel divided by its largest singular value, estimated by one power iteration per training call); the
+    paper's discriminator has none.
+    """
     prefix = f"{check_domain(domain)}_discriminator"
     images = keras.Input(IMAGE_SHAPE, name=f"{prefix}_images")
-    x = _downsample(images, 16, f"{prefix}_conv1")
-    x = _downsample(x, 32, f"{prefix}_conv2")
-    x = _downsample(x, 32, f"{prefix}_conv3")
-    x = _downsample(x, 32, f"{prefix}_conv4")
+    x = _downsample(images, 16, f"{prefix}_conv1", spectral_norm)
+    x = _downsample(x, 32, f"{prefix}_conv2", spectral_norm)
+    x = _downsample(x, 32, f"{prefix}_conv3", spectral_norm)
+    x = _downsample(x, 32, f"{prefix}_conv4", spectral_norm)
     x = layers.Flatten(name=f"{prefix}_flatten")(x)
-    logits = layers.Dense(1, dtype="float32", name=f"{prefix}_fc")(x)
-    return keras.Model(images, logits, name=prefix)
+    fc_name = f"{prefix}_fc"
+    if spectral_norm:
+        fc = spectral_normalization(layers.Dense(1, dtype="float32", name=f"{fc_name}_dense"), fc_name, dtype="float32")
+    else:
+        fc = layers.Dense(1, dtype="float32", name=fc_name)
+    return keras.Model(images, fc(x), name=prefix)
 
 
 def build_domain_classifier(gradient_reversal_scale: float = 1.0) -> keras.Model:

@@ -117,6 +117,9 @@ def test_train_help_explains_the_report_flags():
         "--warmup_steps",
         "--domain_objective",
         "--[no]mirror_private_init",
+        "--upsampling",
+        "--[no]spectral_norm",
+        "--reconstruction_distance",
     ):
         assert flag in help_text
 

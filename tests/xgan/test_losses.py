@@ -53,9 +53,21 @@ def test_reconstruction_loss_is_the_mean_squared_error(rng):
     np.testing.assert_allclose(losses.reconstruction_loss(x, reconstruction), expected, rtol=RTOL)
 
 
-def test_reconstruction_loss_is_zero_for_a_perfect_reconstruction(rng):
+def test_l1_reconstruction_loss_is_the_mean_absolute_error(rng):
+    x, reconstruction = images(rng), images(rng)
+    expected = np.mean(np.abs(x.astype(np.float64) - reconstruction))
+    np.testing.assert_allclose(losses.reconstruction_loss(x, reconstruction, "l1"), expected, rtol=RTOL)
+
+
+@pytest.mark.parametrize("distance", losses.RECONSTRUCTION_DISTANCES)
+def test_reconstruction_loss_is_zero_for_a_perfect_reconstruction(rng, distance):
     x = images(rng)
-    assert float(losses.reconstruction_loss(x, x)) == 0.0
+    assert float(losses.reconstruction_loss(x, x, distance)) == 0.0
+
+
+def test_an_unknown_reconstruction_distance_is_rejected(rng):
+    with pytest.raises(ValueError, match="distance"):
+        losses.reconstruction_loss(images(rng), images(rng), "l3")
 
 
 def test_domain_adversarial_loss_labels_faces_0_and_cartoons_1(rng):

@@ -113,9 +113,16 @@ def test_private_halves_start_as_copies_only_when_mirrored(batch, mirror):
     assert not face_variables & {id(v) for v in model.private_encoders["cartoon"].trainable_variables}
 
 
-@pytest.mark.parametrize("objective, tracked", [("confusion", TRACKED), ("reversal", REVERSAL_TRACKED)])
-def test_one_train_step_updates_every_trainable_variable(batch, objective, tracked):
-    model = XGAN(discriminate="both", domain_objective=objective)
+@pytest.mark.parametrize(
+    "objective, tracked, layers",
+    [
+        ("confusion", TRACKED, {}),
+        ("reversal", REVERSAL_TRACKED, {}),
+        ("confusion", TRACKED, {"upsampling": "resize_conv", "spectral_norm": True}),
+    ],
+)
+def test_one_train_step_updates_every_trainable_variable(batch, objective, tracked, layers):
+    model = XGAN(discriminate="both", domain_objective=objective, **layers)
     model.compile(g_optimizer=adam(), d_optimizer=adam())
     generator_before = values(model.generator_variables)
     discriminator_before = values(model.discriminator_variables)
@@ -367,6 +374,9 @@ def test_get_config_round_trip_keeps_the_hyper_parameters():
         gradient_reversal_ramp_steps=7,
         warmup_steps=11,
         mirror_private_init=False,
+        upsampling="resize_conv",
+        spectral_norm=True,
+        reconstruction_distance="l1",
         teacher=tiny_teacher(),
     )
     config = model.get_config()
@@ -381,8 +391,9 @@ def test_get_config_round_trip_keeps_the_hyper_parameters():
     assert clone.teacher.name == "tiny_teacher"
 
 
-def test_whole_model_round_trips_through_a_keras_file(batch, tmp_path):
-    model = XGAN(semantic_distance="l2", discriminate="both")
+@pytest.mark.parametrize("layers", [{}, {"upsampling": "resize_conv", "spectral_norm": True}])
+def test_whole_model_round_trips_through_a_keras_file(batch, tmp_path, layers):
+    model = XGAN(semantic_distance="l2", discriminate="both", **layers)
     model.compile(g_optimizer=adam(), d_optimizer=adam())
     model.train_step(batch)
     path = tmp_path / "xgan.keras"

@@ -217,3 +217,55 @@ def test_scale_gradient_is_identity_forward_and_scales_the_gradient(scale):
         loss = tf.reduce_sum(3.0 * y)
     np.testing.assert_array_equal(y, x)
     np.testing.assert_array_equal(tape.gradient(loss, x), np.full((2, 8), 3.0 * scale, np.float32))
+
+
+# Weights (kernel + bias) of the private decoder's deconv3, deconv4, deconv5: 4x4 transposed or 3x3 after a resize.
+def decoder_weights(kernel_area: int) -> int:
+    return sum(kernel_area * inputs * outputs + outputs for inputs, outputs in [(256, 128), (128, 64), (64, 3)])
+
+
+@pytest.mark.parametrize("upsampling, kernel_area", [("transposed", 16), ("resize_conv", 9)])
+def test_the_decoders_upsampling_kinds_keep_the_shapes_and_count_their_kernels(upsampling, kernel_area):
+    decoder = networks.build_private_decoder("face", upsampling)
+    shared = networks.build_shared_decoder(upsampling)
+    assert decoder.count_params() == decoder_weights(kernel_area)
+    assert shared.count_params() == 1024 * 4 * 4 * 512 + 4 * 4 * 512 + kernel_area * 512 * 256 + 256
+    images = decoder(shared(np.zeros((2, 1024), np.float32)))
+    assert images.shape == (2, 64, 64, 3)
+    has_transposed = any(isinstance(layer, keras.layers.Conv2DTranspose) for layer in decoder.layers)
+    assert has_transposed == (upsampling == "transposed")
+
+
+def test_resize_convolutions_turn_a_flat_map_into_a_flat_image():
+    """A constant input gives a constant interior after resize-convolutions; a 4x4 stride-2 transposed
+    convolution of random weights need not (its two output phases use different kernel taps)."""
+    keras.utils.set_random_seed(0)
+    flat = np.ones((1, 8, 8, 256), np.float32)
+    for upsampling in networks.UPSAMPLING_KINDS:
+        images = np.asarray(networks.build_private_decoder("face", upsampling)(flat))[0, 8:-8, 8:-8]
+        spread = images.std(axis=(0, 1)).max()
+        if upsampling == "resize_conv":
+            assert spread < 1e-5
+        else:
+            assert spread > 1e-3
+
+
+def test_an_unknown_upsampling_kind_is_rejected():
+    with pytest.raises(ValueError, match="upsampling must be one of"):
+        networks.build_private_decoder("face", "bilinear")
+
+
+def test_a_spectrally_normalised_discriminator_divides_every_kernel_by_its_largest_singular_value():
+    keras.utils.set_random_seed(0)  # the power iteration's pace depends on the drawn kernels
+    discriminator = networks.build_discriminator("face", spectral_norm=True)
+    plain = networks.build_discriminator("face")
+    assert discriminator.count_params() - plain.count_params() == 16 + 32 + 32 + 32 + 1  # one u vector per kernel
+    assert discriminator.output.dtype == "float32"
+    images = np.random.default_rng(0).uniform(-1, 1, (4, 64, 64, 3)).astype(np.float32)
+    for _ in range(100):  # each training call takes one power iteration towards the largest singular value
+        discriminator(images, training=True)
+    wrappers = [layer for layer in discriminator.layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    assert len(wrappers) == 5
+    for wrapper in wrappers:
+        kernel = np.asarray(wrapper.layer.kernel)
+        assert np.linalg.norm(kernel.reshape(-1, kernel.shape[-1]), ord=2) == pytest.approx(1.0, rel=0.01)
