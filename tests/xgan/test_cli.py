@@ -46,7 +46,7 @@ def test_train_then_translate(tmp_path):
     assert sorted(p.name for p in (run_dir / "grids").glob("*.png")) == ["epoch_0001.png", "epoch_0002.png"]
     assert (run_dir / "losses.png").is_file() and (run_dir / "grids.gif").is_file()
     config = json.loads((run_dir / "config.json").read_text())
-    assert (config["gradient_reversal_ramp"], config["learning_rate"], config["batch_size"]) == ("ganin", 2e-4, 4)
+    assert (config["gradient_reversal_ramp"], config["learning_rate"], config["batch_size"]) == ("ganin", 5e-4, 4)
     assert (config["face_background"], config["cartoon_background"]) == ("white", "keep")
     assert (config["warmup_steps"], config["mirror_private_init"]) == (100, True)
     for name in ("face2cartoon", "cartoon2face"):
@@ -146,6 +146,7 @@ def test_recipe_report_trains_with_the_reports_settings_and_command_line_flags_w
     assert config["semantic_weight"] == 0.5  # given on the command line
     assert (config["domain_objective"], config["warmup_steps"]) == ("reversal", 0)
     assert (config["mirror_private_init"], config["face_background"]) == (False, "keep")
+    assert (config["reconstruction_distance"], config["learning_rate"]) == ("l2", 2e-4)
     assert (run_dir / "export" / "face2cartoon.keras").is_file()
 
 
@@ -160,3 +161,16 @@ def test_the_old_gan_weight_flag_and_config_key_still_set_the_adversarial_weight
     old = {("gan_weight" if key == "adversarial_weight" else key): value for key, value in config.items()}
     assert MODEL.build(old).hyperparameters == MODEL.build(config).hyperparameters
     assert MODEL.build(old).adversarial_weight == 0.5
+
+
+def test_the_toolkit_trains_the_auto_encoders_on_l1_at_5e_4_and_the_report_recipe_restores_l2_at_2e_4():
+    def resolved(*argv):
+        values = flags.FlagValues()
+        train.define_flags(values)
+        values(["xgan.train", *argv])
+        return train.resolve_config(values)
+
+    toolkit, report = resolved(), resolved("--recipe=report")
+    assert (toolkit["reconstruction_distance"], toolkit["learning_rate"]) == ("l1", 5e-4)
+    assert (report["reconstruction_distance"], report["learning_rate"]) == ("l2", 2e-4)
+    assert MODEL.build(toolkit).reconstruction_distance == "l1"
