@@ -163,7 +163,7 @@ def test_the_old_gan_weight_flag_and_config_key_still_set_the_adversarial_weight
     assert MODEL.build(old).adversarial_weight == 0.5
 
 
-def test_the_toolkit_trains_the_auto_encoders_on_l1_at_5e_4_and_the_report_recipe_restores_l2_at_2e_4():
+def test_the_toolkit_trains_on_l1_at_5e_4_with_ema_and_the_report_recipe_restores_l2_at_2e_4_without():
     def resolved(*argv):
         values = flags.FlagValues()
         train.define_flags(values)
@@ -171,6 +171,6 @@ def test_the_toolkit_trains_the_auto_encoders_on_l1_at_5e_4_and_the_report_recip
         return train.resolve_config(values)
 
     toolkit, report = resolved(), resolved("--recipe=report")
-    assert (toolkit["reconstruction_distance"], toolkit["learning_rate"]) == ("l1", 5e-4)
-    assert (report["reconstruction_distance"], report["learning_rate"]) == ("l2", 2e-4)
+    assert (toolkit["reconstruction_distance"], toolkit["learning_rate"], toolkit["ema_decay"]) == ("l1", 5e-4, 0.99)
+    assert (report["reconstruction_distance"], report["learning_rate"], report["ema_decay"]) == ("l2", 2e-4, 0.0)
     assert MODEL.build(toolkit).reconstruction_distance == "l1"
