@@ -122,8 +122,9 @@ def _downsample(x, filters: int, name: str, spectral_norm: bool = False):
     return layers.LeakyReLU(LEAKY_SLOPE, name=f"{name}_lrelu")(conv(x))
 
 
-def _upsampling_layers(filters: int, name: str, upsampling: str, **conv_options) -> list[layers.Layer]:
-    """Twice the size, with `filters` channels out; the layer that learns is named `name`.
+def _upsample(x, filters: int, name: str, upsampling: str = "transposed", **conv_options):
+    """Twice the size, with `filters` channels out; the layer that learns is named `name` and takes
+    `conv_options` (its initialiser, activation, dtype).
 
     `transposed`: the paper's transposed conv 4x4 stride 2. `resize_conv`: a nearest-neighbour 2x resize
     then a 3x3 "same" convolution (Odena et al. 2016, "Deconvolution and Checkerboard Artifacts"): every
@@ -132,19 +133,13 @@ def _upsampling_layers(filters: int, name: str, upsampling: str, **conv_options)
     if upsampling not in UPSAMPLING_KINDS:
         raise ValueError(f"upsampling must be one of {UPSAMPLING_KINDS}, got {upsampling!r}")
     if upsampling == "transposed":
-        return [layers.Conv2DTranspose(filters, 4, strides=2, padding="same", name=name, **conv_options)]
-    resize = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_resize")
-    return [resize, layers.Conv2D(filters, 3, padding="same", name=name, **conv_options)]
-
-
-def _upsample(x, filters: int, name: str, upsampling: str = "transposed", **conv_options):
-    """`_upsampling_layers` -> ReLU, or the activation given in `conv_options`."""
-    for layer in _upsampling_layers(filters, name, upsampling, **conv_options):
-        x = layer(x)
-    return x
+        return layers.Conv2DTranspose(filters, 4, strides=2, padding="same", name=name, **conv_options)(x)
+    x = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_resize")(x)
+    return layers.Conv2D(filters, 3, padding="same", name=name, **conv_options)(x)
 
 
 def _upsample_relu(x, filters: int, name: str, upsampling: str):
+    """`_upsample` -> ReLU, the decoders' hidden layers."""
     x = _upsample(x, filters, name, upsampling, kernel_initializer=HIDDEN_INITIALIZER)
     return layers.ReLU(name=f"{name}_relu")(x)
 
@@ -177,7 +172,7 @@ def build_shared_encoder() -> keras.Model:
 
 def build_shared_decoder(upsampling: str = "transposed") -> keras.Model:
     """The shared head of both decoders: 1024-d embedding (1x1x1024) -> deconv1 4x4x512 -> deconv2 8x8x256
-    (`upsampling`: deconv2's kind, see `_upsampling_layers`)."""
+    (`upsampling`: deconv2's kind, see `_upsample`)."""
     prefix = "shared_decoder"
     embedding = keras.Input((EMBEDDING_SIZE,), name=f"{prefix}_embedding")
     # A 4x4 "valid" transposed convolution of a 1x1 input is exactly a dense layer to 4*4*512 units
@@ -191,7 +186,7 @@ def build_shared_decoder(upsampling: str = "transposed") -> keras.Model:
 
 def build_private_decoder(domain: str, upsampling: str = "transposed") -> keras.Model:
     """d_d's domain-specific tail: 8x8x256 -> deconv3 -> deconv4 -> deconv5 64x64x3 in [-1, 1] (float32)
-    (`upsampling`: the three layers' kind, see `_upsampling_layers`)."""
+    (`upsampling`: the three layers' kind, see `_upsample`)."""
     prefix = f"{check_domain(domain)}_decoder"
     features = keras.Input(DECODER_FEATURE_SHAPE, name=f"{prefix}_features")
     x = _upsample_relu(features, 128, f"{prefix}_deconv3", upsampling)
