@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import h5py
@@ -74,7 +75,9 @@ class ResumableBackup(keras.callbacks.Callback):
     - Counts `completed_steps` over the whole run and saves it with the
       weights; `training.fit` restores once before training and finishes an
       interrupted epoch with the steps it still lacks.
-    - Backs up at every epoch end and, with `every_n_steps`, every N steps of the run.
+    - Backs up at every epoch end, with `every_n_steps` every N steps of the
+      run, and with `every_minutes` after any step that ends that long after
+      the last backup (or the start), so a hard kill loses at most that much.
     - Skips a backup whose logs or float weights are not finite, so the backup
       stays the last good state.
     - Keeps the backup when training ends: rerunning a finished run does
@@ -85,12 +88,16 @@ class ResumableBackup(keras.callbacks.Callback):
     but on a multi-worker run's non-chief workers).
     """
 
-    def __init__(self, backup_dir, steps_per_epoch: int, every_n_steps: int = 0, write_dir=None):
+    def __init__(
+        self, backup_dir, steps_per_epoch: int, every_n_steps: int = 0, every_minutes: float = 0.0, write_dir=None
+    ):
         super().__init__()
         self.backup_dir = Path(backup_dir)
         self.write_dir = Path(write_dir or backup_dir)
         self.steps_per_epoch = steps_per_epoch
         self.every_n_steps = every_n_steps
+        self.every_seconds = every_minutes * 60
+        self._last_save_time = None
         self.completed_steps = 0
         self.backed_up_step = None
         self._steps_before_epoch = 0
@@ -124,6 +131,10 @@ class ResumableBackup(keras.callbacks.Callback):
             "start afresh with a new --run_dir (this one is left as it is)"
         )
 
+    def on_train_begin(self, logs=None):
+        if self._last_save_time is None:  # fit() may call model.fit twice
+            self._last_save_time = time.monotonic()
+
     def on_epoch_begin(self, epoch, logs=None):
         self._steps_before_epoch = self.completed_steps
 
@@ -131,8 +142,13 @@ class ResumableBackup(keras.callbacks.Callback):
         # `batch` counts from 0 in every fit() call, including the one finishing an interrupted epoch.
         self.completed_steps = self._steps_before_epoch + batch + 1
         self._logs_finite = all_finite(logs)
-        if self.every_n_steps and self.completed_steps % self.every_n_steps == 0:
+        if self._backup_due():
             self.save()
+
+    def _backup_due(self) -> bool:
+        every_n_steps_due = self.every_n_steps and self.completed_steps % self.every_n_steps == 0
+        every_seconds_due = self.every_seconds and time.monotonic() - self._last_save_time >= self.every_seconds
+        return bool(every_n_steps_due or every_seconds_due)
 
     def on_epoch_end(self, epoch, logs=None):
         self._logs_finite = all_finite(logs)
@@ -166,6 +182,7 @@ class ResumableBackup(keras.callbacks.Callback):
         (self.write_dir / _PARTIAL_METADATA).write_text(json.dumps(metadata))
         os.replace(self.write_dir / _PARTIAL_METADATA, self.write_dir / METADATA)
         self.backed_up_step = self.completed_steps
+        self._last_save_time = time.monotonic()
 
     def _load(self, path: Path) -> int:
         """Loads the state in `path` into the model; returns its completed steps."""

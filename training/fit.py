@@ -18,6 +18,7 @@ from training.backup import BackupError, ResumableBackup
 from training.callbacks import ImageGridCallback, LossPlotCallback, StopOnNonFiniteLoss, TensorBoardLogger
 from training.export import export_generators
 from training.optimizers import make_optimizer
+from training.preemption import EXIT_STOPPED, RunStopped, StopOnSignal
 from training.run import Run, StrategyError, setup_run
 
 EXIT_TRAINING_FAILED = 1
@@ -32,13 +33,18 @@ def one_line_failures():
     """Around a train CLI's work: a diverged run, an unusable backup or strategy ends the process in one line.
 
     The line goes to stderr and the exit code is EXIT_TRAINING_FAILED: what
-    went wrong is the message, a traceback would only bury it.
+    went wrong is the message, a traceback would only bury it. A run stopped
+    by SIGTERM or SIGINT (`training.preemption`) says where in one line too and
+    exits with EXIT_STOPPED (75): stopped, resumable.
     """
     try:
         yield
     except (TrainingDiverged, BackupError, StrategyError) as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         sys.exit(EXIT_TRAINING_FAILED)
+    except RunStopped as stop:
+        print(stop, file=sys.stderr, flush=True)
+        sys.exit(EXIT_STOPPED)
 
 
 def build_and_compile(run: Run, config: dict, build_model_fn) -> keras.Model:
@@ -91,7 +97,9 @@ def fit(model: keras.Model, dataset, run: Run, config: dict, fixed_inputs, extra
     history ({"epoch": [...], "<loss>": [...]}), including epochs of the runs it
     resumes (an epoch finished after a resume reports the means of its
     remaining steps). Raises `TrainingDiverged` when a loss turns NaN or
-    infinite, `BackupError` when the backup cannot be resumed from.
+    infinite, `BackupError` when the backup cannot be resumed from, `RunStopped`
+    when a SIGTERM or SIGINT stopped it (after backing up its last step, and
+    without exporting).
 
     Only the chief of a multi-worker run writes the run's files; every worker
     backs up its own state (`Run.backup_write_dir`).
@@ -99,11 +107,16 @@ def fit(model: keras.Model, dataset, run: Run, config: dict, fixed_inputs, extra
     steps_per_epoch, epochs = config["steps_per_epoch"], config["epochs"]
     _build_from_dataset(model, dataset, run)
     backup = ResumableBackup(
-        run.backup_dir, steps_per_epoch, config["checkpoint_every_n_steps"], write_dir=run.backup_write_dir
+        run.backup_dir,
+        steps_per_epoch,
+        every_n_steps=config["backup_every_n_steps"],
+        every_minutes=config["backup_every_minutes"],
+        write_dir=run.backup_write_dir,
     )
     backup.set_model(model)
     done_steps = backup.restore()
     guard = StopOnNonFiniteLoss(backup)
+    stopper = StopOnSignal(backup)
     loss_plot = LossPlotCallback(run, write=run.is_chief)
     chief_writers = [
         TensorBoardLogger(run.tensorboard_dir, config["log_every_n_steps"], backup),
@@ -112,6 +125,7 @@ def fit(model: keras.Model, dataset, run: Run, config: dict, fixed_inputs, extra
     callbacks = [
         backup,  # first: it counts the steps the others report
         guard,
+        stopper,
         *(chief_writers if run.is_chief else []),
         loss_plot,
         *extra_callbacks,
@@ -126,15 +140,18 @@ def fit(model: keras.Model, dataset, run: Run, config: dict, fixed_inputs, extra
             steps_per_epoch,
             done_epochs + 1,
         )
-    if done_steps_in_epoch and done_epochs < epochs:
-        # Keras restarts the saved epoch from its first step; finish it with the steps it lacks instead.
-        remaining = steps_per_epoch - done_steps_in_epoch
-        _train_epochs(model, dataset, run, callbacks, verbose, done_epochs, done_epochs + 1, remaining)
-        done_epochs += 1
-    if guard.message is None and done_epochs < epochs:  # the interrupted epoch may have diverged
-        _train_epochs(model, dataset, run, callbacks, verbose, done_epochs, epochs, steps_per_epoch)
+    with stopper.handling_signals():
+        if done_steps_in_epoch and done_epochs < epochs:
+            # Keras restarts the saved epoch from its first step; finish it with the steps it lacks instead.
+            remaining = steps_per_epoch - done_steps_in_epoch
+            _train_epochs(model, dataset, run, callbacks, verbose, done_epochs, done_epochs + 1, remaining)
+            done_epochs += 1
+        if guard.message is None and stopper.message is None and done_epochs < epochs:
+            _train_epochs(model, dataset, run, callbacks, verbose, done_epochs, epochs, steps_per_epoch)
     if guard.message is not None:
         raise TrainingDiverged(guard.message)
+    if stopper.message is not None:
+        raise RunStopped(stopper.message)
 
     if run.is_chief:
         _print_outputs(run, export_generators(model, run))

@@ -168,11 +168,19 @@ _DEFINITIONS = {
         {"lower_bound": 1},
     ),
     "num_grid_samples": (flags.DEFINE_integer, 8, "Fixed samples (columns) in the image grids.", {"lower_bound": 1}),
-    "checkpoint_every_n_steps": (
+    "backup_every_n_steps": (
         flags.DEFINE_integer,
         0,
-        "Back up the training state every N steps, besides at every epoch end (0: at epoch ends only).",
+        "Back up the training state every N steps, besides at every epoch end and on SIGTERM/SIGINT (0: not by steps).",
         {"lower_bound": 0},
+    ),
+    "backup_every_minutes": (
+        flags.DEFINE_float,
+        10.0,
+        "Back up the training state after the first step that ends this many minutes after the last backup, "
+        "so a hard kill (no SIGTERM first) loses at most that much; besides at every epoch end and on "
+        "SIGTERM/SIGINT (0: not by time).",
+        {"lower_bound": 0.0},
     ),
 }
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from pathlib import Path
 
 import keras
@@ -13,9 +15,21 @@ from absl import flags as absl_flags
 from tests.training.toy_gan import ToyGAN, toy_dataset
 from training import fit, flags, run
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 TOY_DEFAULTS = dict(
     epochs=2, steps_per_epoch=3, batch_size=2, learning_rate=1e-3, log_every_n_steps=2, num_grid_samples=2
 )
+
+
+def run_toy_train(run_dir, *flags) -> subprocess.CompletedProcess:
+    """`python -m tests.training.toy_train --run_dir=RUN_DIR FLAGS` in a process of its own (3 epochs x 3 steps)."""
+    return subprocess.run(
+        [sys.executable, "-m", "tests.training.toy_train", f"--run_dir={run_dir}", *flags],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def toy_config(run_dir, **flag_values) -> dict:

@@ -19,7 +19,7 @@ def cut_short(path) -> bytes:
 @pytest.fixture
 def backed_up_every_step(tmp_path):
     """2 epochs x 3 steps of the toy GAN with a backup after each step: latest holds step 6, previous step 5."""
-    return train_toy(tmp_path / "run", checkpoint_every_n_steps=1)
+    return train_toy(tmp_path / "run", backup_every_n_steps=1)
 
 
 def test_each_backup_keeps_the_previous_state_beside_the_latest(backed_up_every_step):
@@ -38,7 +38,7 @@ def test_a_damaged_latest_state_resumes_from_the_previous_one_in_one_line(backed
     damaged = cut_short(backup_dir / "latest.weights.h5")
     capsys.readouterr()
 
-    resumed = train_toy(backup_dir.parent, epochs=3, checkpoint_every_n_steps=1)
+    resumed = train_toy(backup_dir.parent, epochs=3, backup_every_n_steps=1)
 
     warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1

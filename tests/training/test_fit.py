@@ -102,7 +102,7 @@ def test_rerunning_a_run_with_more_epochs_continues_it(tmp_path):
 
 def test_a_nan_loss_stops_training_and_keeps_the_last_good_backup(tmp_path):
     with pytest.raises(fit.TrainingDiverged, match=r"at step 5 \(epoch 2, step 2\): d_loss=nan, g_loss=nan") as error:
-        train_toy(tmp_path / "run", toy_dataset(nan_from_step=5), epochs=3, checkpoint_every_n_steps=1)
+        train_toy(tmp_path / "run", toy_dataset(nan_from_step=5), epochs=3, backup_every_n_steps=1)
 
     backup_dir = tmp_path / "run" / "backup"
     assert "holds the last good state, step 4" in str(error.value)

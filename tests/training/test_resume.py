@@ -5,30 +5,13 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
-from pathlib import Path
 
-from tests.training.conftest import event_files, read_events
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.training.conftest import event_files, read_events, run_toy_train
 
 
 def toy_train(run_dir, *flags) -> subprocess.CompletedProcess:
     """`python -m tests.training.toy_train`: 3 epochs x 3 steps, batch scalars every step, backups every 2 steps."""
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.training.toy_train",
-            f"--run_dir={run_dir}",
-            "--checkpoint_every_n_steps=2",
-            *flags,
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_toy_train(run_dir, "--backup_every_n_steps=2", *flags)
 
 
 def test_a_killed_run_resumes_at_the_backed_up_step_and_finishes_the_total(tmp_path):

@@ -1,8 +1,9 @@
 """`python -m tests.training.toy_train --run_dir=DIR`: the toy GAN trained the way a model's train.py trains.
 
 With `--kill_after_steps=N` the process kills itself (SIGKILL, as a preempted
-machine: no cleanup) after N steps; with `--nan_from_step=N` its losses turn
-NaN at step N. At the end it prints one JSON line saying
+machine: no cleanup) after N steps; with `--signal_at_step=N` it sends itself
+`--signal` (`--signal_count` times) as step N begins, as a spot VM's notice
+or a Ctrl-C mid-step; with `--nan_from_step=N` its losses turn NaN at step N. At the end it prints one JSON line saying
 where training started and how many steps this process ran.
 """
 
@@ -23,6 +24,9 @@ flags.define_common_flags(
     epochs=3, steps_per_epoch=3, batch_size=2, learning_rate=1e-3, log_every_n_steps=1, num_grid_samples=2
 )
 absl_flags.DEFINE_integer("kill_after_steps", 0, "Kill this process after N training steps (0: never).")
+absl_flags.DEFINE_integer("signal_at_step", 0, "Send --signal to this process as step N begins (0: never).")
+absl_flags.DEFINE_enum("signal", "SIGTERM", ["SIGTERM", "SIGINT"], "The signal --signal_at_step sends.")
+absl_flags.DEFINE_integer("signal_count", 1, "How many times --signal_at_step sends it.")
 absl_flags.DEFINE_integer("nan_from_step", None, "Feed NaN batches from this training step on (1-based).")
 FLAGS = absl_flags.FLAGS
 
@@ -30,9 +34,12 @@ FLAGS = absl_flags.FLAGS
 class Probe(keras.callbacks.Callback):
     """Records the optimizers' iterations when training (re)starts and the steps this process runs."""
 
-    def __init__(self, kill_after_steps: int):
+    def __init__(self, kill_after_steps: int, signal_at_step: int = 0, signal_name: str = "SIGTERM", signal_count=1):
         super().__init__()
         self.kill_after_steps = kill_after_steps
+        self.signal_at_step = signal_at_step
+        self.signal_number = signal.Signals[signal_name]
+        self.signal_count = signal_count
         self.iterations_at_start = None
         self.steps_run = 0
 
@@ -43,6 +50,11 @@ class Probe(keras.callbacks.Callback):
                 "d_optimizer": int(self.model.d_optimizer.iterations.numpy()),
             }
 
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.steps_run + 1 == self.signal_at_step:
+            for _ in range(self.signal_count):
+                os.kill(os.getpid(), self.signal_number)
+
     def on_train_batch_end(self, batch, logs=None):
         self.steps_run += 1
         if self.steps_run == self.kill_after_steps:
@@ -51,12 +63,14 @@ class Probe(keras.callbacks.Callback):
 
 def main(argv):
     del argv
-    config = flags.config_from_flags("toy_gan", ["kill_after_steps", "nan_from_step"])
+    config = flags.config_from_flags(
+        "toy_gan", ["kill_after_steps", "signal_at_step", "signal", "signal_count", "nan_from_step"]
+    )
     with fit.one_line_failures():
         current = run.setup_run("toy_gan", config)
         dataset = toy_dataset(config["batch_size"], config["nan_from_step"])
         model = fit.build_and_compile(current, config, ToyGAN)
-        probe = Probe(config["kill_after_steps"])
+        probe = Probe(config["kill_after_steps"], config["signal_at_step"], config["signal"], config["signal_count"])
         fixed_inputs = fit.take_fixed_inputs(dataset, config["num_grid_samples"])
         fit.fit(model, dataset, current, config, fixed_inputs, extra_callbacks=[probe], verbose=0)
     report = {
