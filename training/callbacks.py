@@ -87,8 +87,8 @@ class TensorBoardLogger(TensorBoardHooks):
 class ImageGridCallback(keras.callbacks.Callback):
     """Every `every_n_epochs` epochs (and at the last), draws `model.sample_grid(*fixed_inputs)`.
 
-    Saves the run's grid PNG of the epoch (1-based, as the progress bar
-    counts) with one labelled row per named row, and logs the grid as the
+    Saves the run's grid PNG of each epoch that ends (1-based, as the progress bar
+    counts; not of an epoch a NaN or a signal cut short) with one labelled row per named row, and logs the grid as the
     TensorBoard image "samples" in the run's tensorboard/images at step = epoch
     (0-based, as Keras's epoch_* scalars). When training ends, animates every
     grid PNG of the run (a resumed run's earlier ones too) into its grids.gif.
@@ -113,8 +113,8 @@ class ImageGridCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         is_last = epoch + 1 == self.params.get("epochs")
-        if (epoch + 1) % self.every_n_epochs and not is_last:
-            return
+        if self.model.stop_training or ((epoch + 1) % self.every_n_epochs and not is_last):
+            return  # an epoch cut short (a NaN, a SIGTERM) gets its grid when a rerun finishes it
         with averages_swapped_in(self.model):  # the generators' moving average, when the model keeps one
             rows = [(name, to_unit_range(images)) for name, images in self.model.sample_grid(*self.fixed_inputs)]
         self.layout.grids_dir.mkdir(parents=True, exist_ok=True)
@@ -128,7 +128,7 @@ class ImageGridCallback(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         self._writer.close()
         frames = self.layout.grid_paths()
-        if frames:
+        if frames and not self.model.stop_training:  # a stopped run has seconds to exit; its rerun animates
             save_animation(frames, self.layout.grids_animation_path)
 
 
@@ -154,6 +154,8 @@ class LossPlotCallback(keras.callbacks.Callback):
             }
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.model.stop_training:  # cut short (a NaN, a SIGTERM): a rerun finishing the epoch records it
+            return
         self.records[epoch + 1] = {name: float(value) for name, value in (logs or {}).items()}
         if self.write:
             self.history_path.write_text(json.dumps(self.history(), indent=1) + "\n")

@@ -49,6 +49,9 @@ def test_a_signal_mid_epoch_backs_up_that_step_and_exits_75_in_one_line(tmp_path
     ]
     assert backed_up_steps(run_dir / "backup") == 5
     assert not (run_dir / "export").exists()  # a stopped run is not finished: nothing is exported
+    # Epoch 2 was cut short: its grid and its history record wait for the rerun that finishes it.
+    assert json.loads((run_dir / "history.json").read_text())["epoch"] == [1]
+    assert sorted(path.name for path in (run_dir / "grids").iterdir()) == ["epoch_0001.png"]
 
 
 def test_the_rerun_of_a_stopped_run_resumes_at_its_step_with_the_weights_of_an_uninterrupted_run(tmp_path):
