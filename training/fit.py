@@ -19,6 +19,7 @@ from training.callbacks import ImageGridCallback, LossPlotCallback, StopOnNonFin
 from training.export import export_generators
 from training.optimizers import make_optimizer
 from training.run import Run, StrategyError, setup_run
+from training.run_lock import RunDirectoryBusy
 
 EXIT_TRAINING_FAILED = 1
 
@@ -29,14 +30,15 @@ class TrainingDiverged(RuntimeError):
 
 @contextlib.contextmanager
 def one_line_failures():
-    """Around a train CLI's work: a diverged run, an unusable backup or strategy ends the process in one line.
+    """Around a train CLI's work: a diverged run, an unusable backup or strategy, a run directory another
+    process trains in, ends the process in one line.
 
     The line goes to stderr and the exit code is EXIT_TRAINING_FAILED: what
     went wrong is the message, a traceback would only bury it.
     """
     try:
         yield
-    except (TrainingDiverged, BackupError, StrategyError) as error:
+    except (TrainingDiverged, BackupError, StrategyError, RunDirectoryBusy) as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         sys.exit(EXIT_TRAINING_FAILED)
 
