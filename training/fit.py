@@ -11,7 +11,6 @@ import contextlib
 import sys
 
 import keras
-from absl import logging
 
 from training import distributed_loop
 from training.backup import BackupError, ResumableBackup
@@ -121,12 +120,10 @@ def fit(model: keras.Model, dataset, run: Run, config: dict, fixed_inputs, extra
 
     done_epochs, done_steps_in_epoch = divmod(done_steps, steps_per_epoch)
     if done_steps:
-        logging.info(
-            "Resuming after step %d (%d of %d steps into epoch %d).",
-            done_steps,
-            done_steps_in_epoch,
-            steps_per_epoch,
-            done_epochs + 1,
+        print(
+            f"Resuming after step {done_steps} ({done_steps_in_epoch} of {steps_per_epoch} steps into epoch "
+            f"{done_epochs + 1}).",
+            flush=True,
         )
     if done_steps_in_epoch and done_epochs < epochs:
         # Keras restarts the saved epoch from its first step; finish it with the steps it lacks instead.

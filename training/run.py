@@ -15,7 +15,6 @@ from pathlib import Path
 
 import keras
 import tensorflow as tf
-from absl import logging
 
 from training import host_memory
 from training.run_lock import RunDirLock, lock_run_dir
@@ -134,7 +133,7 @@ def setup_run(model_name: str, config: dict) -> Run:
 
     An existing `config["run_dir"]` is reused as it is, so a rerun resumes from
     its backup; config.json is then rewritten with this run's values, and the
-    values that changed are logged. Prints the devices the run trains on.
+    values that changed are printed. Prints the devices the run trains on.
     """
     keras.utils.set_random_seed(config["seed"])
     keras.config.set_dtype_policy("float32" if config["mixed_precision"] == "off" else config["mixed_precision"])
@@ -155,7 +154,7 @@ def setup_run(model_name: str, config: dict) -> Run:
     }
     current = Run(run_dir, model_name, strategy, resolved, chief, task_id(strategy), lock)
     if current.is_chief:
-        _log_changes(current.config_path, resolved)
+        _print_changes(current.config_path, resolved)
         current.config_path.write_text(json.dumps(resolved, indent=2, sort_keys=True) + "\n")
     print(describe_devices(strategy, config["strategy"]), flush=True)
     return current
@@ -278,10 +277,10 @@ def _tpu_strategy() -> tf.distribute.TPUStrategy:
     return tf.distribute.TPUStrategy(resolver)
 
 
-def _log_changes(config_path: Path, config: dict) -> None:
+def _print_changes(config_path: Path, config: dict) -> None:
     """When resuming, says which settings differ from the run's previous config."""
     if not config_path.exists():
         return
     previous = json.loads(config_path.read_text())
     changed = sorted(key for key in config.keys() | previous.keys() if config.get(key) != previous.get(key))
-    logging.info("Resuming the run in %s; changed settings: %s", config_path.parent, ", ".join(changed) or "none")
+    print(f"Resuming the run in {config_path.parent}; changed settings: {', '.join(changed) or 'none'}", flush=True)
