@@ -1,0 +1,1 @@
+import training.quiet_logs  # noqa: F401  (first, before TensorFlow's import: quiet CLI logs)

@@ -11,3 +11,5 @@ faces), `semantics` (the attribute-preservation benchmark CLI), `semantics_setup
 `provenance` and `provenance_report` (which attributes of a style-guided
 translation come from the source and which from the reference: StarGAN v2's).
 """
+
+import training.quiet_logs  # noqa: F401  (first, before TensorFlow's import: quiet CLI logs)

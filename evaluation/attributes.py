@@ -32,7 +32,6 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
-from absl import logging
 
 from preprocessing import synthetic
 from preprocessing.pipeline import BACKGROUNDS, load_domain
@@ -230,9 +229,7 @@ def load_cached(settings: ClassifierSettings, cache_dir) -> TrainedClassifier | 
         return None
     metadata = json.loads(metadata_path.read_text())
     if metadata.get("settings") != settings.to_json():
-        logging.info(
-            "Retraining the %s classifier: the cached one in %s has other settings.", settings.domain, cache_dir
-        )
+        print(f"Retraining the {settings.domain} classifier: the cached one in {cache_dir} has other settings.")
         return None
     classifier = keras.saving.load_model(model_path, compile=False)
     return TrainedClassifier(classifier, settings, metadata["oracle"], metadata["oracle_count"], cached=True)

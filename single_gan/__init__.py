@@ -3,3 +3,5 @@
 `single_gan.networks` and `single_gan.losses` are pure Keras (any backend); the
 model, `single_gan.model.DCGAN`, trains with the TensorFlow backend.
 """
+
+import training.quiet_logs  # noqa: F401  (first, before TensorFlow's import: quiet CLI logs)

@@ -7,3 +7,5 @@ network of the CelebA-HQ configuration), `losses`, `model` (the four-step
 iteration), `train`, `translate` (reference- and latent-guided) and `convert`
 (the official PyTorch checkpoints into Keras).
 """
+
+import training.quiet_logs  # noqa: F401  (first, before TensorFlow's import: quiet CLI logs)

@@ -11,7 +11,6 @@ import contextlib
 import sys
 
 import keras
-from absl import logging
 
 from training import distributed_loop
 from training.backup import BackupError, ResumableBackup
@@ -20,6 +19,7 @@ from training.export import export_generators
 from training.optimizers import make_optimizer
 from training.preemption import EXIT_STOPPED, RunStopped, StopOnSignal
 from training.run import Run, StrategyError, setup_run
+from training.run_lock import RunDirectoryBusy
 
 EXIT_TRAINING_FAILED = 1
 
@@ -30,7 +30,8 @@ class TrainingDiverged(RuntimeError):
 
 @contextlib.contextmanager
 def one_line_failures():
-    """Around a train CLI's work: a diverged run, an unusable backup or strategy ends the process in one line.
+    """Around a train CLI's work: a diverged run, an unusable backup or strategy, a run directory another
+    process trains in, ends the process in one line.
 
     The line goes to stderr and the exit code is EXIT_TRAINING_FAILED: what
     went wrong is the message, a traceback would only bury it. A run stopped
@@ -39,7 +40,7 @@ def one_line_failures():
     """
     try:
         yield
-    except (TrainingDiverged, BackupError, StrategyError) as error:
+    except (TrainingDiverged, BackupError, StrategyError, RunDirectoryBusy) as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         sys.exit(EXIT_TRAINING_FAILED)
     except RunStopped as stop:
@@ -133,12 +134,10 @@ def fit(model: keras.Model, dataset, run: Run, config: dict, fixed_inputs, extra
 
     done_epochs, done_steps_in_epoch = divmod(done_steps, steps_per_epoch)
     if done_steps:
-        logging.info(
-            "Resuming after step %d (%d of %d steps into epoch %d).",
-            done_steps,
-            done_steps_in_epoch,
-            steps_per_epoch,
-            done_epochs + 1,
+        print(
+            f"Resuming after step {done_steps} ({done_steps_in_epoch} of {steps_per_epoch} steps into epoch "
+            f"{done_epochs + 1}).",
+            flush=True,
         )
     with stopper.handling_signals():
         if done_steps_in_epoch and done_epochs < epochs:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import keras
 import tensorflow as tf
-from absl import logging
 
 from training import host_memory
+from training.run_lock import RunDirLock, lock_run_dir
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,6 +31,7 @@ class RunLayout:
              backup/         the training state a rerun resumes from
              export/         the exported generators, <name>.keras
              semantics/      `evaluation.semantics` reports and cached classifiers
+             .lock           held by the process training in the directory (`training.run_lock`)
     """
 
     run_dir: Path
@@ -99,7 +100,8 @@ class Run(RunLayout):
 
     `is_chief` is False on every worker but the chief of a multi-worker
     strategy: only the chief writes the run's files, each other worker backs
-    up its own state into `backup_write_dir`.
+    up its own state into `backup_write_dir`. The chief holds `lock`, the
+    run directory's lock, for as long as the run is alive.
     """
 
     model_name: str
@@ -107,6 +109,7 @@ class Run(RunLayout):
     config: dict
     is_chief: bool = True
     task_id: int = 0
+    lock: RunDirLock | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def multi_worker(self) -> bool:
@@ -125,11 +128,12 @@ class Run(RunLayout):
 
 def setup_run(model_name: str, config: dict) -> Run:
     """Seeds, sets the dtype policy and malloc's mmap threshold, creates the strategy and the run directory,
-    writes config.json. Raises StrategyError for a strategy that cannot train as configured.
+    writes config.json. Raises StrategyError for a strategy that cannot train as configured, and
+    RunDirectoryBusy, before writing anything, when another process trains in the run directory.
 
     An existing `config["run_dir"]` is reused as it is, so a rerun resumes from
     its backup; config.json is then rewritten with this run's values, and the
-    values that changed are logged. Prints the devices the run trains on.
+    values that changed are printed. Prints the devices the run trains on.
     """
     keras.utils.set_random_seed(config["seed"])
     keras.config.set_dtype_policy("float32" if config["mixed_precision"] == "off" else config["mixed_precision"])
@@ -139,6 +143,8 @@ def setup_run(model_name: str, config: dict) -> Run:
         check_multi_worker(config, strategy)
     run_dir = Path(config["run_dir"] or default_run_dir(model_name)).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
+    chief = is_chief(strategy)
+    lock = lock_run_dir(run_dir) if chief else None
     resolved = {
         **config,
         "model": model_name,
@@ -146,9 +152,9 @@ def setup_run(model_name: str, config: dict) -> Run:
         "num_replicas": strategy.num_replicas_in_sync,
         "versions": {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__},
     }
-    current = Run(run_dir, model_name, strategy, resolved, is_chief=is_chief(strategy), task_id=task_id(strategy))
+    current = Run(run_dir, model_name, strategy, resolved, chief, task_id(strategy), lock)
     if current.is_chief:
-        _log_changes(current.config_path, resolved)
+        _print_changes(current.config_path, resolved)
         current.config_path.write_text(json.dumps(resolved, indent=2, sort_keys=True) + "\n")
     print(describe_devices(strategy, config["strategy"]), flush=True)
     return current
@@ -271,10 +277,10 @@ def _tpu_strategy() -> tf.distribute.TPUStrategy:
     return tf.distribute.TPUStrategy(resolver)
 
 
-def _log_changes(config_path: Path, config: dict) -> None:
+def _print_changes(config_path: Path, config: dict) -> None:
     """When resuming, says which settings differ from the run's previous config."""
     if not config_path.exists():
         return
     previous = json.loads(config_path.read_text())
     changed = sorted(key for key in config.keys() | previous.keys() if config.get(key) != previous.get(key))
-    logging.info("Resuming the run in %s; changed settings: %s", config_path.parent, ", ".join(changed) or "none")
+    print(f"Resuming the run in {config_path.parent}; changed settings: {', '.join(changed) or 'none'}", flush=True)

@@ -8,3 +8,5 @@ are pure Keras; `model` trains them, `memory` estimates a run's memory, `train`
 and `translate` are the CLIs, and `registration` enters the model in the
 model registry.
 """
+
+import training.quiet_logs  # noqa: F401  (first, before TensorFlow's import: quiet CLI logs)

@@ -23,7 +23,6 @@ import math
 
 import keras
 import tensorflow as tf
-from absl import logging
 from keras import layers, ops
 
 from training import gradients
@@ -176,7 +175,7 @@ def train_predictor(predictor: keras.Model, optimizer: keras.optimizers.Optimize
         if not losses:
             raise ValueError("train_predictor: the dataset has no batches")
         mean_loss = sum(losses) / len(losses)
-        logging.info("Keypoint predictor epoch %d/%d: keypoint loss %.4g (px^2)", epoch, epochs, mean_loss)
+        print(f"Keypoint predictor epoch {epoch}/{epochs}: keypoint loss {mean_loss:.4g} (px^2)", flush=True)
     return mean_loss
 
 
@@ -208,7 +207,7 @@ class KeypointPretraining(keras.callbacks.Callback):
         if epochs == 0 or step in self._handled_steps:
             return
         self._handled_steps.add(step)
-        logging.info("Keypoint predictor pre-training before generator step %d: %d epochs", step + 1, epochs)
+        print(f"Keypoint predictor pre-training before generator step {step + 1}: {epochs} epochs", flush=True)
         loss = train_predictor(
             self.model.keypoint_predictor, self.model.keypoint_predictor_optimizer, self.dataset, epochs
         )
