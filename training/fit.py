@@ -8,19 +8,23 @@ fit(model, dataset, run, config, take_fixed_inputs(dataset, config["num_grid_sam
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 
 import keras
+import tensorflow as tf
 from absl import logging
 
+from preprocessing.atomic_files import DISK_FULL, WriteError
 from training import distributed_loop
-from training.backup import BackupError, ResumableBackup
+from training.backup import BackupError, ResumableBackup, RunWriteError, write_failure
 from training.callbacks import ImageGridCallback, LossPlotCallback, StopOnNonFiniteLoss, TensorBoardLogger
 from training.export import export_generators
 from training.optimizers import make_optimizer
 from training.run import Run, StrategyError, setup_run
 
 EXIT_TRAINING_FAILED = 1
+_NO_SPACE = "No space left on device"  # strerror(ENOSPC), which TensorFlow's errors quote
 
 
 class TrainingDiverged(RuntimeError):
@@ -29,14 +33,15 @@ class TrainingDiverged(RuntimeError):
 
 @contextlib.contextmanager
 def one_line_failures():
-    """Around a train CLI's work: a diverged run, an unusable backup or strategy ends the process in one line.
+    """Around a train CLI's work: a diverged run, an unusable backup or strategy, a file of the run that cannot
+    be written (a full disk) end the process in one line.
 
     The line goes to stderr and the exit code is EXIT_TRAINING_FAILED: what
     went wrong is the message, a traceback would only bury it.
     """
     try:
         yield
-    except (TrainingDiverged, BackupError, StrategyError) as error:
+    except (TrainingDiverged, BackupError, StrategyError, RunWriteError, WriteError) as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         sys.exit(EXIT_TRAINING_FAILED)
 
@@ -80,6 +85,29 @@ def take_fixed_inputs(dataset, count: int) -> tuple:
     return tuple(keras.tree.map_structure(keras.ops.convert_to_numpy, part) for part in parts)
 
 
+def _write_failures_explained(fit_function):
+    """`fit_function(model, dataset, run, ...)` raising `RunWriteError` for a file it cannot write: the file, why,
+    and the step the run's backup holds (read from the backup folder: a failed save leaves it as it was).
+
+    TensorFlow's summary writer, which writes the TensorBoard logs itself, reports a full disk as a
+    ResourceExhaustedError naming its event file; it becomes the same one line, naming the logs' folder.
+    """
+
+    @functools.wraps(fit_function)
+    def fit_explaining_write_failures(model, dataset, run, *args, **kwargs):
+        try:
+            return fit_function(model, dataset, run, *args, **kwargs)
+        except WriteError as error:
+            raise write_failure(error, run.backup_dir) from None
+        except tf.errors.ResourceExhaustedError as error:
+            if _NO_SPACE not in error.message:
+                raise
+            raise write_failure(WriteError(run.tensorboard_dir, DISK_FULL), run.backup_dir) from None
+
+    return fit_explaining_write_failures
+
+
+@_write_failures_explained
 def fit(model: keras.Model, dataset, run: Run, config: dict, fixed_inputs, extra_callbacks=(), verbose="auto") -> dict:
     """Trains `model` for `config["epochs"]` x `config["steps_per_epoch"]` steps, resuming from `run`'s backup.
 
@@ -91,7 +119,8 @@ def fit(model: keras.Model, dataset, run: Run, config: dict, fixed_inputs, extra
     history ({"epoch": [...], "<loss>": [...]}), including epochs of the runs it
     resumes (an epoch finished after a resume reports the means of its
     remaining steps). Raises `TrainingDiverged` when a loss turns NaN or
-    infinite, `BackupError` when the backup cannot be resumed from.
+    infinite, `BackupError` when the backup cannot be resumed from, `RunWriteError` when a file of the run
+    cannot be written (every file is written whole or not at all: `preprocessing.atomic_files`).
 
     Only the chief of a multi-worker run writes the run's files; every worker
     backs up its own state (`Run.backup_write_dir`).
