@@ -11,10 +11,11 @@ carries it over, and the `folder:` source reads it.
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import numpy as np
+
+from preprocessing import atomic_files
 
 ANNOTATIONS_FILE = "annotations.csv"
 LANDMARK_NAMES = ("lefteye", "righteye", "nose", "leftmouth", "rightmouth")
@@ -58,13 +59,11 @@ def read_table(path: Path) -> tuple[Row, dict[str, Row]]:
 
 
 def write_table(path: Path, table_header: Row, rows: dict[str, Row]) -> None:
-    """Write the rows sorted by image_id; a temporary file is renamed over `path`, so it is never half written."""
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("w", newline="") as handle:
+    """Write the rows sorted by image_id, whole or not at all (`atomic_files.WriteError` when it cannot be)."""
+    with atomic_files.replaced_atomically(path) as partial, partial.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(table_header)
         writer.writerows(rows[image_id] for image_id in sorted(rows))
-    os.replace(partial, path)
 
 
 def merge_into(path: Path, table_header: Row, rows: dict[str, Row]) -> None:

@@ -13,6 +13,9 @@ same way for every CLI:
   skipped, counted and listed at the end; `NoSubjectFound` (e.g. no face, no
   person) is listed apart, and nothing is written for it; `StopJob` ends the run
   early and lists the files left unprocessed (e.g. every API key is exhausted);
+* every output is written whole or not at all (`preprocessing.atomic_files`); an
+  output that cannot be written (a full disk) stops the run at once with one line
+  on stderr, `OutputWriteError`: every later write would most likely fail too;
 * the 5 landmarks a job places on an output, or, for a job that keeps the
   geometry, the rows of SRC/annotations.csv, go to DST/annotations.csv
   (`preprocessing.annotation_table`), beside the rows of other images already there;
@@ -20,7 +23,8 @@ same way for every CLI:
 
 Exit codes:
   0  the run went through every file (some may have been skipped);
-  1  the run was stopped early by `StopJob` (the summary says why);
+  1  the run was stopped early: by `StopJob` (the summary says why), or by an
+     output it could not write (one line on stderr, no summary);
   2  bad command line, folders or settings: one line on stderr, nothing written.
 """
 
@@ -37,7 +41,7 @@ import numpy as np
 from absl import app
 from tqdm import tqdm
 
-from preprocessing import annotation_table, image_io
+from preprocessing import annotation_table, atomic_files, image_io
 
 EXIT_COMPLETED = 0
 EXIT_STOPPED = 1
@@ -58,6 +62,18 @@ class NoSubjectFound(SkipFile):
 
 class StopJob(Exception):
     """Raised by a job when no further file can be processed; the run ends with a summary."""
+
+
+class OutputWriteError(RuntimeError):
+    """An output that could not be written: the run stops; the message is one line naming the file, why, and
+    how many images were written before it."""
+
+    @classmethod
+    def after(cls, error: atomic_files.WriteError, summary: JobSummary) -> OutputWriteError:
+        return cls(
+            f"{error}; stopped after writing {len(summary.written)} of {summary.total} images to "
+            f"{summary.destination}; {error.remedy}, then rerun the same command"
+        )
 
 
 @dataclass(frozen=True)
@@ -128,6 +144,9 @@ def _main(argv: list[str], build_job: Callable[[], FileJob]) -> int:
     except annotation_table.AnnotationsError as error:
         print(f"{_program_name()}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except OutputWriteError as error:
+        print(f"{_program_name()}: error: {error}", file=sys.stderr)
+        return EXIT_STOPPED
     print(format_summary(summary))
     return EXIT_STOPPED if summary.stop_reason else EXIT_COMPLETED
 
@@ -170,7 +189,8 @@ def output_path_for(file: Path, source: Path, destination: Path) -> Path:
 
 
 def process_folder(source: Path, destination: Path, files: list[Path], job: FileJob) -> JobSummary:
-    """Run `job` on every file, writing outputs; never raises for a bad file."""
+    """Run `job` on every file, writing outputs; never raises for a bad file, `OutputWriteError` for an output
+    it cannot write (the outputs written before it stay whole)."""
     counters = Counter(dict.fromkeys(job.counter_names, 0))
     summary = JobSummary(source, destination, len(files), counters)
     annotations = _Annotations(source, destination, job.keeps_geometry)
@@ -199,12 +219,19 @@ def process_folder(source: Path, destination: Path, files: list[Path], job: File
             summary.stop_reason = str(error)
             summary.not_processed = files[index:]
             break
-        _write_result(result, output)
+        try:
+            _write_result(result, output)
+        except atomic_files.WriteError as error:
+            progress.close()
+            raise OutputWriteError.after(error, summary) from None
         summary.written.append(output)
         summary.counters.update(result.counters)
         annotations.add(file, output, result.landmarks)
     progress.close()
-    summary.annotated = annotations.write()
+    try:
+        summary.annotated = annotations.write()
+    except atomic_files.WriteError as error:
+        raise OutputWriteError.after(error, summary) from None
     return summary
 
 
@@ -245,7 +272,8 @@ class _Annotations:
 def _write_result(result: FileResult, output: Path) -> None:
     image_io.write_png(result.image, output)
     for sidecar in result.sidecars:
-        shutil.copyfile(sidecar, output.with_suffix(sidecar.suffix))
+        with atomic_files.replaced_atomically(output.with_suffix(sidecar.suffix)) as partial:
+            shutil.copyfile(sidecar, partial)
 
 
 def format_summary(summary: JobSummary) -> str:

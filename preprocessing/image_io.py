@@ -12,6 +12,8 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from preprocessing import atomic_files
+
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 WHITE = (255, 255, 255)
 
@@ -68,10 +70,10 @@ def read_rgb(path: str | Path, background=WHITE) -> np.ndarray:
 
 
 def write_png(image: np.ndarray, path: str | Path) -> None:
-    """Write an HxW, HxWx3 or HxWx4 uint8 array as PNG, creating parent folders."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.asarray(image, np.uint8)).save(path)
+    """Write an HxW, HxWx3 or HxWx4 uint8 array as PNG, creating parent folders; whole or not at all
+    (`atomic_files.WriteError` naming `path` when it cannot be written)."""
+    with atomic_files.replaced_atomically(path) as partial:
+        Image.fromarray(np.asarray(image, np.uint8)).save(partial)
 
 
 class SquareWindow(NamedTuple):

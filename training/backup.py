@@ -8,9 +8,12 @@ with their iterations and slots) that records the steps it completed:
     previous.weights.h5      the one before it
     training_metadata.json   the latest state's steps, for readers of the run
 
-A save writes the new state beside them, moves latest to previous, then the
-new state to latest: a run killed while saving, a full disk or a copy gone
-wrong leaves at least one readable state. A restore takes latest, else
+A save builds the new state in memory (HDF5 crashes the process when it meets
+a full disk itself), writes it beside them under a temporary name, moves latest
+to previous, then the new state to latest: a run killed while saving, a full
+disk or a copy gone wrong leaves at least one readable state. A save that
+cannot be written removes its temporary file and raises
+`atomic_files.WriteError`, latest and previous untouched. A restore takes latest, else
 previous; a damaged latest is renamed to `latest.weights.h5.damaged` (nothing
 is deleted) so the next save does not rotate it over the good previous one.
 
@@ -35,16 +38,22 @@ import keras
 import numpy as np
 from absl import logging
 
+from preprocessing import atomic_files
+from training import keras_internals
+
 LATEST_WEIGHTS = "latest.weights.h5"
 PREVIOUS_WEIGHTS = "previous.weights.h5"
 METADATA = "training_metadata.json"
 DAMAGED_SUFFIX = ".damaged"
-_PARTIAL_WEIGHTS = "partial.weights.h5"
-_PARTIAL_METADATA = "partial_metadata.json"
 
 
 class BackupError(RuntimeError):
     """The backup cannot be resumed from; the message is the one line a train CLI prints."""
+
+
+class RunWriteError(RuntimeError):
+    """A file of a run that could not be written (a full disk, ...): the one line a train CLI prints, saying
+    which file, why, what the run's backup still holds, and what to do."""
 
 
 def model_optimizers(model: keras.Model) -> dict:
@@ -58,6 +67,35 @@ def backed_up_steps(backup_dir) -> int:
         return int(json.loads((Path(backup_dir) / METADATA).read_text())["completed_steps"])
     except (OSError, ValueError, KeyError):
         return 0
+
+
+def recorded_steps(path) -> int:
+    """The completed steps a state file records (KeyError without them, OSError when it cannot be read)."""
+    with h5py.File(path, "r") as weights_file:
+        return int(json.loads(weights_file.attrs["training_metadata"])["completed_steps"])
+
+
+def resumable_step(backup_dir) -> int | None:
+    """The step a rerun would resume from: that of the first readable state (latest, else previous) as the
+    state records it (a state from before the steps travelled inside it: as the metadata file says), or None."""
+    for path in (Path(backup_dir) / LATEST_WEIGHTS, Path(backup_dir) / PREVIOUS_WEIGHTS):
+        if not path.exists():
+            continue
+        try:
+            return recorded_steps(path)
+        except KeyError:
+            return backed_up_steps(backup_dir)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def write_failure(error: atomic_files.WriteError, backup_dir) -> RunWriteError:
+    """`error` (a run's file not written) as the one line a train CLI prints: the file, why, what the backup in
+    `backup_dir` holds, and what to do."""
+    step = resumable_step(backup_dir)
+    state = "no backup was written yet" if step is None else f"the backup in {backup_dir} at step {step} is intact"
+    return RunWriteError(f"{error}; {state}; {error.remedy}, then rerun the same command to resume")
 
 
 def all_finite(logs) -> bool:
@@ -165,22 +203,20 @@ class ResumableBackup(keras.callbacks.Callback):
                 self.backed_up_step,
             )
             return
-        self.write_dir.mkdir(parents=True, exist_ok=True)
         metadata = {
             "epoch": self.completed_steps // self.steps_per_epoch,  # completed epochs
             "completed_steps": self.completed_steps,
             "steps_per_epoch": self.steps_per_epoch,
         }
-        partial = self.write_dir / _PARTIAL_WEIGHTS
-        self.model.save_weights(partial, overwrite=True)
-        with h5py.File(partial, "a") as weights_file:
+        weights = keras_internals.weights_file_in_memory(self.model)
+        with h5py.File(weights, "a") as weights_file:
             weights_file.attrs["training_metadata"] = json.dumps(metadata)
         latest, previous = self._states(self.write_dir)
-        if latest.exists():
-            os.replace(latest, previous)
-        os.replace(partial, latest)
-        (self.write_dir / _PARTIAL_METADATA).write_text(json.dumps(metadata))
-        os.replace(self.write_dir / _PARTIAL_METADATA, self.write_dir / METADATA)
+        with atomic_files.replaced_atomically(latest) as partial:
+            partial.write_bytes(weights.getbuffer())
+            if latest.exists():
+                os.replace(latest, previous)
+        atomic_files.write_text(self.write_dir / METADATA, json.dumps(metadata))
         self.backed_up_step = self.completed_steps
         self._last_save_time = time.monotonic()
 

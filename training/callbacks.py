@@ -14,6 +14,7 @@ import json
 import keras
 import tensorflow as tf
 
+from preprocessing import atomic_files
 from training.backup import ResumableBackup, is_finite, model_optimizers
 from training.ema import averages_swapped_in
 from training.images import grid_image, plot_losses, save_animation, save_grid_png, to_unit_range
@@ -117,7 +118,6 @@ class ImageGridCallback(keras.callbacks.Callback):
             return  # an epoch cut short (a NaN, a SIGTERM) gets its grid when a rerun finishes it
         with averages_swapped_in(self.model):  # the generators' moving average, when the model keeps one
             rows = [(name, to_unit_range(images)) for name, images in self.model.sample_grid(*self.fixed_inputs)]
-        self.layout.grids_dir.mkdir(parents=True, exist_ok=True)
         save_grid_png(rows, self.layout.grid_path(epoch + 1), title=f"Epoch {epoch + 1}")
         # record_if(True): TensorBoardLogger's per-step condition is still active during on_epoch_end.
         with self._writer.as_default(), tf.summary.record_if(True):
@@ -158,7 +158,7 @@ class LossPlotCallback(keras.callbacks.Callback):
             return
         self.records[epoch + 1] = {name: float(value) for name, value in (logs or {}).items()}
         if self.write:
-            self.history_path.write_text(json.dumps(self.history(), indent=1) + "\n")
+            atomic_files.write_text(self.history_path, json.dumps(self.history(), indent=1) + "\n")
 
     def on_train_end(self, logs=None):
         if self.write and self.records:

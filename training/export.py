@@ -10,6 +10,7 @@ from pathlib import Path
 
 import keras
 
+from preprocessing import atomic_files
 from training import layers, registry  # noqa: F401  (importing `layers` registers the project's own)
 from training.ema import averages_swapped_in
 from training.run import RunLayout
@@ -33,14 +34,15 @@ def export_generators(model: keras.Model, layout: RunLayout) -> dict:
     """Saves each of `model.exportable_models()` where the run keeps its exports; returns {name: path}.
 
     A model that keeps a moving average of its generator weights (`--ema_decay`)
-    exports the averages; its own weights are unchanged afterwards.
+    exports the averages; its own weights are unchanged afterwards. Each file is
+    written whole or not at all (`atomic_files.WriteError` when it cannot be).
     """
     paths = {}
     with averages_swapped_in(model):
         for name, generator in model.exportable_models().items():
             paths[name] = layout.export_path(name)
-            paths[name].parent.mkdir(parents=True, exist_ok=True)
-            generator.save(paths[name])
+            with atomic_files.replaced_atomically(paths[name]) as partial:
+                generator.save(partial)
     return paths
 
 

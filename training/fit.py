@@ -11,9 +11,11 @@ import contextlib
 import sys
 
 import keras
+import tensorflow as tf
 
+from preprocessing.atomic_files import DISK_FULL, WriteError
 from training import distributed_loop
-from training.backup import BackupError, ResumableBackup
+from training.backup import BackupError, ResumableBackup, RunWriteError, write_failure
 from training.callbacks import ImageGridCallback, LossPlotCallback, StopOnNonFiniteLoss, TensorBoardLogger
 from training.export import export_generators
 from training.optimizers import make_optimizer
@@ -22,6 +24,7 @@ from training.run import Run, StrategyError, setup_run
 from training.run_lock import RunDirectoryBusy
 
 EXIT_TRAINING_FAILED = 1
+_NO_SPACE = "No space left on device"  # strerror(ENOSPC), which TensorFlow's errors quote
 
 
 class TrainingDiverged(RuntimeError):
@@ -31,7 +34,7 @@ class TrainingDiverged(RuntimeError):
 @contextlib.contextmanager
 def one_line_failures():
     """Around a train CLI's work: a diverged run, an unusable backup or strategy, a run directory another
-    process trains in, ends the process in one line.
+    process trains in, a file of the run that cannot be written (a full disk) end the process in one line.
 
     The line goes to stderr and the exit code is EXIT_TRAINING_FAILED: what
     went wrong is the message, a traceback would only bury it. A run stopped
@@ -40,7 +43,7 @@ def one_line_failures():
     """
     try:
         yield
-    except (TrainingDiverged, BackupError, StrategyError, RunDirectoryBusy) as error:
+    except (TrainingDiverged, BackupError, StrategyError, RunDirectoryBusy, RunWriteError, WriteError) as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         sys.exit(EXIT_TRAINING_FAILED)
     except RunStopped as stop:
@@ -87,6 +90,24 @@ def take_fixed_inputs(dataset, count: int) -> tuple:
     return tuple(keras.tree.map_structure(keras.ops.convert_to_numpy, part) for part in parts)
 
 
+@contextlib.contextmanager
+def write_failures_explained(run: Run):
+    """Within the block, a file of `run` that cannot be written raises `RunWriteError`: the file, why, and
+    the step the run's backup holds (read from the backup folder: a failed save leaves it as it was).
+
+    TensorFlow's summary writer, which writes the TensorBoard logs itself, reports a full disk as a
+    ResourceExhaustedError naming its event file; it becomes the same one line, naming the logs' folder.
+    """
+    try:
+        yield
+    except WriteError as error:
+        raise write_failure(error, run.backup_dir) from None
+    except tf.errors.ResourceExhaustedError as error:
+        if _NO_SPACE not in error.message:
+            raise
+        raise write_failure(WriteError(run.tensorboard_dir, DISK_FULL), run.backup_dir) from None
+
+
 def fit(model: keras.Model, dataset, run: Run, config: dict, fixed_inputs, extra_callbacks=(), verbose="auto") -> dict:
     """Trains `model` for `config["epochs"]` x `config["steps_per_epoch"]` steps, resuming from `run`'s backup.
 
@@ -98,13 +119,18 @@ def fit(model: keras.Model, dataset, run: Run, config: dict, fixed_inputs, extra
     history ({"epoch": [...], "<loss>": [...]}), including epochs of the runs it
     resumes (an epoch finished after a resume reports the means of its
     remaining steps). Raises `TrainingDiverged` when a loss turns NaN or
-    infinite, `BackupError` when the backup cannot be resumed from, `RunStopped`
-    when a SIGTERM or SIGINT stopped it (after backing up its last step, and
-    without exporting).
+    infinite, `BackupError` when the backup cannot be resumed from, `RunWriteError` when a file of the run
+    cannot be written (every file is written whole or not at all: `preprocessing.atomic_files`), `RunStopped`
+    when a SIGTERM or SIGINT stopped it (after backing up its last step, and without exporting).
 
     Only the chief of a multi-worker run writes the run's files; every worker
     backs up its own state (`Run.backup_write_dir`).
     """
+    with write_failures_explained(run):
+        return _fit(model, dataset, run, config, fixed_inputs, extra_callbacks, verbose)
+
+
+def _fit(model: keras.Model, dataset, run: Run, config: dict, fixed_inputs, extra_callbacks, verbose) -> dict:
     steps_per_epoch, epochs = config["steps_per_epoch"], config["epochs"]
     _build_from_dataset(model, dataset, run)
     backup = ResumableBackup(

@@ -1,4 +1,8 @@
-"""Drawing what a run shows: image grids (PNG, and arrays for TensorBoard), their animation, the loss plot."""
+"""Drawing what a run shows: image grids (PNG, and arrays for TensorBoard), their animation, the loss plot.
+
+Each file is written whole or not at all (`preprocessing.atomic_files`); one that cannot be written raises
+`atomic_files.WriteError`, whose message names it and says why.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from PIL import Image
+
+from preprocessing import atomic_files
 
 
 def to_unit_range(images) -> np.ndarray:
@@ -61,7 +67,8 @@ def save_grid_png(rows, path, title: str = "") -> None:
         axes[row][0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=10)
     if title:
         figure.suptitle(title)
-    figure.savefig(path, dpi=100)
+    with atomic_files.replaced_atomically(path) as partial:
+        figure.savefig(partial, dpi=100)
 
 
 def save_animation(png_paths, path, max_frames: int = 100, frame_ms: int = 400, last_frame_ms: int = 2000) -> None:
@@ -77,7 +84,8 @@ def save_animation(png_paths, path, max_frames: int = 100, frame_ms: int = 400, 
         with Image.open(png_paths[index]) as png:
             frames.append(png.convert("RGB").quantize())  # 1 byte a pixel: 100 large frames fit in memory
     durations = [frame_ms] * (len(frames) - 1) + [last_frame_ms]
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=durations, loop=0)
+    with atomic_files.replaced_atomically(path) as partial:
+        frames[0].save(partial, save_all=True, append_images=frames[1:], duration=durations, loop=0)
 
 
 def plot_losses(history: dict, path) -> None:
@@ -97,4 +105,5 @@ def plot_losses(history: dict, path) -> None:
     for ax in axes[len(names) :]:
         ax.set_visible(False)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    with atomic_files.replaced_atomically(path) as partial:
+        figure.savefig(partial, dpi=100)

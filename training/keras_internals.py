@@ -9,6 +9,8 @@ Nothing outside this module reaches into Keras's private members.
 
 from __future__ import annotations
 
+import io
+
 import keras
 
 WRITTEN_FOR_KERAS = "3.15"
@@ -70,6 +72,26 @@ def skip_non_finite_loss_scaled_step(optimizer: keras.optimizers.LossScaleOptimi
     Keras 3.15's `LossScaleOptimizer._stateful_handle_non_finite_grads()`.
     """
     optimizer._stateful_handle_non_finite_grads()
+
+
+class _InMemoryWeightsFile(io.BytesIO):
+    """A buffer that `save_weights` takes for a `.weights.h5` file: Keras 3.15 checks the suffix on
+    `str(filepath)` only, and its `saving_lib.H5IOStore` writes into any `io.BytesIO`."""
+
+    def __str__(self):
+        return "in-memory.weights.h5"
+
+
+def weights_file_in_memory(model: keras.Model) -> io.BytesIO:
+    """What `model.save_weights(path)` would write to a `.weights.h5` file, in a buffer (open, at any position).
+
+    HDF5 then never writes to the disk itself: a write that fails on a full
+    disk leaves Keras 3.15's HDF5 file open and HDF5's state broken, and the
+    process crashes with a segmentation fault when HDF5 next touches it.
+    """
+    buffer = _InMemoryWeightsFile()
+    model.save_weights(buffer)
+    return buffer
 
 
 class TensorBoardHooks(keras.callbacks.TensorBoard):

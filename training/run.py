@@ -16,7 +16,9 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from preprocessing import atomic_files
 from training import host_memory
+from training.backup import write_failure
 from training.run_lock import RunDirLock, lock_run_dir
 
 
@@ -155,7 +157,7 @@ def setup_run(model_name: str, config: dict) -> Run:
     current = Run(run_dir, model_name, strategy, resolved, chief, task_id(strategy), lock)
     if current.is_chief:
         _print_changes(current.config_path, resolved)
-        current.config_path.write_text(json.dumps(resolved, indent=2, sort_keys=True) + "\n")
+        _write_config(current)
     print(describe_devices(strategy, config["strategy"]), flush=True)
     return current
 
@@ -275,6 +277,14 @@ def _tpu_strategy() -> tf.distribute.TPUStrategy:
             "or set TPU_NAME; elsewhere use --strategy=default or mirrored."
         ) from error
     return tf.distribute.TPUStrategy(resolver)
+
+
+def _write_config(current: Run) -> None:
+    """Writes the run's config.json whole or not at all; a failed write raises `RunWriteError` (one line)."""
+    try:
+        atomic_files.write_text(current.config_path, json.dumps(current.config, indent=2, sort_keys=True) + "\n")
+    except atomic_files.WriteError as error:
+        raise write_failure(error, current.backup_dir) from None
 
 
 def _print_changes(config_path: Path, config: dict) -> None:

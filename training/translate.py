@@ -23,7 +23,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from preprocessing import folder_job, image_io, models
+from preprocessing import atomic_files, folder_job, image_io, models
 from preprocessing.pipeline import prepare_image
 from training.export import MissingGeneratorError, check_exported, load_generator
 from training.images import save_grid_png, to_unit_range
@@ -103,6 +103,7 @@ def translate_files(
     """Translate every image of `input_path` (a file or a folder) into `output_dir`/<name>.png.
 
     With `compositor`, each output keeps the translation where its alpha is 1 and the input where it is 0.
+    An output (or the grid) that cannot be written stops the run: `folder_job.OutputWriteError`.
     """
     input_path, output_dir = Path(input_path), Path(output_dir)
     source_root, files = find_inputs(input_path, output_dir)
@@ -122,7 +123,11 @@ def translate_files(
     summary = folder_job.process_folder(source_root, output_dir, files, folder_job.FileJob(translate_one))
     if grid_label and grid_pairs:
         inputs, outputs = (np.stack(column) for column in zip(*grid_pairs))
-        save_grid_png([("input", to_unit_range(inputs)), (grid_label, to_unit_range(outputs))], output_dir / GRID_FILE)
+        rows = [("input", to_unit_range(inputs)), (grid_label, to_unit_range(outputs))]
+        try:
+            save_grid_png(rows, output_dir / GRID_FILE)
+        except atomic_files.WriteError as error:
+            raise folder_job.OutputWriteError.after(error, summary) from None
     return summary
 
 
@@ -148,6 +153,9 @@ def run_translation_cli(
     except (MissingGeneratorError, TranslationSetupError) as error:
         print(f"error: {error}", file=sys.stderr)
         return folder_job.EXIT_USAGE
+    except folder_job.OutputWriteError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return folder_job.EXIT_STOPPED
     print(folder_job.format_summary(summary))
     if grid_label and summary.written:
         print(f"  side-by-side grid: {Path(output_dir) / GRID_FILE}")

@@ -3,8 +3,11 @@
 With `--kill_after_steps=N` the process kills itself (SIGKILL, as a preempted
 machine: no cleanup) after N steps; with `--signal_at_step=N` it sends itself
 `--signal` (`--signal_count` times) as step N begins, as a spot VM's notice
-or a Ctrl-C mid-step; with `--nan_from_step=N` its losses turn NaN at step N. At the end it prints one JSON line saying
-where training started and how many steps this process ran.
+or a Ctrl-C mid-step; with `--nan_from_step=N` its losses turn NaN at step N;
+with `--fail_writes_after_steps=N`, after N steps every file whose path
+contains `--fail_writes_to` meets a full disk (`tests.full_disk`). At the end
+it prints one JSON line saying where training started and how many steps this
+process ran.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import keras
 from absl import app
 from absl import flags as absl_flags
 
+from tests import full_disk
 from tests.training.toy_gan import ToyGAN, toy_dataset
 from training import fit, flags, run
 
@@ -28,18 +32,32 @@ absl_flags.DEFINE_integer("signal_at_step", 0, "Send --signal to this process as
 absl_flags.DEFINE_enum("signal", "SIGTERM", ["SIGTERM", "SIGINT"], "The signal --signal_at_step sends.")
 absl_flags.DEFINE_integer("signal_count", 1, "How many times --signal_at_step sends it.")
 absl_flags.DEFINE_integer("nan_from_step", None, "Feed NaN batches from this training step on (1-based).")
+absl_flags.DEFINE_integer("fail_writes_after_steps", None, "Writes to --fail_writes_to fail after N steps (ENOSPC).")
+absl_flags.DEFINE_string(
+    "fail_writes_to", "weights.h5", "What the paths of the files --fail_writes_after_steps fails hold."
+)
 FLAGS = absl_flags.FLAGS
+PROBE_FLAGS = [
+    "kill_after_steps",
+    "signal_at_step",
+    "signal",
+    "signal_count",
+    "fail_writes_after_steps",
+    "fail_writes_to",
+]
 
 
 class Probe(keras.callbacks.Callback):
     """Records the optimizers' iterations when training (re)starts and the steps this process runs."""
 
-    def __init__(self, kill_after_steps: int, signal_at_step: int = 0, signal_name: str = "SIGTERM", signal_count=1):
+    def __init__(self, config: dict):
         super().__init__()
-        self.kill_after_steps = kill_after_steps
-        self.signal_at_step = signal_at_step
-        self.signal_number = signal.Signals[signal_name]
-        self.signal_count = signal_count
+        self.kill_after_steps = config["kill_after_steps"]
+        self.signal_at_step = config["signal_at_step"]
+        self.signal_number = signal.Signals[config["signal"]]
+        self.signal_count = config["signal_count"]
+        self.fail_writes_after_steps = config["fail_writes_after_steps"]
+        self.fail_writes_to = config["fail_writes_to"]
         self.iterations_at_start = None
         self.steps_run = 0
 
@@ -59,18 +77,18 @@ class Probe(keras.callbacks.Callback):
         self.steps_run += 1
         if self.steps_run == self.kill_after_steps:
             os.kill(os.getpid(), signal.SIGKILL)
+        if self.steps_run == self.fail_writes_after_steps:
+            full_disk.fail_writes_to(self.fail_writes_to)
 
 
 def main(argv):
     del argv
-    config = flags.config_from_flags(
-        "toy_gan", ["kill_after_steps", "signal_at_step", "signal", "signal_count", "nan_from_step"]
-    )
+    config = flags.config_from_flags("toy_gan", PROBE_FLAGS + ["nan_from_step"])
     with fit.one_line_failures():
         current = run.setup_run("toy_gan", config)
         dataset = toy_dataset(config["batch_size"], config["nan_from_step"])
         model = fit.build_and_compile(current, config, ToyGAN)
-        probe = Probe(config["kill_after_steps"], config["signal_at_step"], config["signal"], config["signal_count"])
+        probe = Probe(config)
         fixed_inputs = fit.take_fixed_inputs(dataset, config["num_grid_samples"])
         fit.fit(model, dataset, current, config, fixed_inputs, extra_callbacks=[probe], verbose=0)
     report = {
