@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 
 import keras
 import tensorflow as tf
@@ -175,7 +176,11 @@ def train_predictor(predictor: keras.Model, optimizer: keras.optimizers.Optimize
         if not losses:
             raise ValueError("train_predictor: the dataset has no batches")
         mean_loss = sum(losses) / len(losses)
-        print(f"Keypoint predictor epoch {epoch}/{epochs}: keypoint loss {mean_loss:.4g} (px^2)", flush=True)
+        print(
+            f"Keypoint predictor epoch {epoch}/{epochs}: keypoint loss {mean_loss:.4g} (px^2)",
+            file=sys.stderr,
+            flush=True,
+        )
     return mean_loss
 
 
@@ -207,7 +212,12 @@ class KeypointPretraining(keras.callbacks.Callback):
         if epochs == 0 or step in self._handled_steps:
             return
         self._handled_steps.add(step)
-        print(f"Keypoint predictor pre-training before generator step {step + 1}: {epochs} epochs", flush=True)
+        # stderr: Keras's progress bar on stdout is mid-line here.
+        print(
+            f"Keypoint predictor pre-training before generator step {step + 1}: {epochs} epochs",
+            file=sys.stderr,
+            flush=True,
+        )
         loss = train_predictor(
             self.model.keypoint_predictor, self.model.keypoint_predictor_optimizer, self.dataset, epochs
         )

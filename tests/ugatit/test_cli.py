@@ -37,7 +37,7 @@ def keypoint_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("ugatit") / "run"
     first = run("ugatit.train", "--epochs=1", *TINY, *KEYPOINTS, f"--run_dir={run_dir}")
     second = run("ugatit.train", "--epochs=2", *TINY, *KEYPOINTS, "--run_eagerly", f"--run_dir={run_dir}")
-    return run_dir, first.stdout, second.stdout
+    return run_dir, first.stderr, second.stderr
 
 
 def test_a_resumed_keypoint_run_trains_every_predictor_stage_once(keypoint_run):
