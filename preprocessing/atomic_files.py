@@ -17,12 +17,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 TEMPORARY_PREFIX = ".partial-"
 DISK_FULL = "no space left on the device"
 _DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+EXIT_WRITE_FAILED = 1
 
 
 class WriteError(RuntimeError):
@@ -76,6 +78,21 @@ def replaced_atomically(target) -> Iterator[Path]:
     except BaseException:
         _remove(temporary)
         raise
+
+
+@contextlib.contextmanager
+def write_failures_in_one_line() -> Iterator[None]:
+    """Around a CLI's work: a `WriteError` ends the process with one line on stderr and exit code 1.
+
+    For the CLIs that write a few files of their own (a sample grid, a preview,
+    translations); the folder-to-folder CLIs also say how many images they wrote
+    (`preprocessing.folder_job`).
+    """
+    try:
+        yield
+    except WriteError as error:
+        print(f"error: {error}; {error.remedy}, then rerun the same command", file=sys.stderr, flush=True)
+        sys.exit(EXIT_WRITE_FAILED)
 
 
 def write_text(path, text: str) -> None:

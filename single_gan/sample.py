@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from absl import app, flags
 
-from preprocessing import image_io
+from preprocessing import atomic_files, image_io
 from preprocessing.folder_job import EXIT_COMPLETED, EXIT_USAGE
 from single_gan.model import fixed_noise
 from single_gan.registration import MODEL
@@ -110,7 +110,8 @@ def sample_to_file(flag_values: flags.FlagValues) -> int:
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    sys.exit(sample_to_file(FLAGS))
+    with atomic_files.write_failures_in_one_line():
+        sys.exit(sample_to_file(FLAGS))
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ import keras
 import numpy as np
 from absl import app, flags
 
-from preprocessing import folder_job
+from preprocessing import atomic_files, folder_job
 from preprocessing.pipeline import CROPS
 from stargan_v2 import layers, translate_folders  # noqa: F401  (`layers` registers the exports' custom layers)
 from stargan_v2.wing import FAN_EXPORT, heatmap_masks
@@ -343,7 +343,8 @@ def main() -> None:
     def run(argv):
         if len(argv) > 1:
             raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-        sys.exit(translate_from_flags(flags.FLAGS))
+        with atomic_files.write_failures_in_one_line():
+            sys.exit(translate_from_flags(flags.FLAGS))
 
     app.run(run)
 

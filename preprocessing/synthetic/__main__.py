@@ -21,7 +21,7 @@ from pathlib import Path
 
 from absl import app, flags
 
-from preprocessing import image_io
+from preprocessing import atomic_files, image_io
 from preprocessing.annotation_table import ANNOTATIONS_FILE
 from preprocessing.synthetic.attributes import DOMAINS
 from preprocessing.synthetic.files import write_records
@@ -52,6 +52,11 @@ def define_flags() -> None:
 
 
 def main(argv: list[str]) -> None:
+    with atomic_files.write_failures_in_one_line():
+        write_from_flags(argv)
+
+
+def write_from_flags(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     options = flags.FLAGS

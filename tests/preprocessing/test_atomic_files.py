@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import errno
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from preprocessing import atomic_files, image_io
-from tests.full_disk import writes_failing_to
+from tests.full_disk import small_tmpfs, writes_failing_to
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_write_that_succeeds_replaces_the_target_whole_and_leaves_no_temporary(tmp_path):
@@ -63,3 +68,37 @@ def test_a_png_cut_short_by_a_full_disk_leaves_the_previous_png(tmp_path):
 
     assert np.asarray(Image.open(target)).max() == 0
     assert [path.name for path in tmp_path.iterdir()] == ["out.png"]
+
+
+def test_a_cli_ends_a_failed_write_in_one_line_with_exit_code_1(tmp_path, capsys):
+    target = tmp_path / "grid.png"
+
+    with pytest.raises(SystemExit) as exited, atomic_files.write_failures_in_one_line():
+        with writes_failing_to("grid.png"):
+            image_io.write_png(np.zeros((8, 8, 3), np.uint8), target)
+
+    assert exited.value.code == atomic_files.EXIT_WRITE_FAILED == 1
+    assert capsys.readouterr().err == (
+        f"error: cannot write {target}: no space left on the device; free space, then rerun the same command\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_synthetic_preview_cli_on_a_full_disk_says_so_in_one_line(tmp_path):
+    disk = tmp_path / "disk"
+    with small_tmpfs(disk, "4k"):
+        result = subprocess.run(
+            [sys.executable, "-m", "preprocessing.synthetic", f"--preview={disk / 'preview.png'}"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        left = sorted(path.name for path in disk.iterdir())
+
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines() == [
+        f"error: cannot write {disk / 'preview.png'}: no space left on the device; free space, then rerun the same "
+        "command"
+    ]
+    assert left == []
