@@ -53,7 +53,7 @@ def test_the_make_targets_lengths_are_what_their_makefile_comments_say(tmp_path)
         for ladder in [quality_ladder.model_ladder(model, tmp_path, [])]
     }
     assert lengths == {
-        "xgan": (4, 600, 9600),  # the CLI's defaults: 4 x 150 steps of 16
+        "xgan": (4, 1200, 9600),  # the CLI's defaults: 4 x 300 steps of 8
         "cyclegan": (6, 600, 2400),
         "ugatit": (11, 1100, 1100),
         "stargan_v2": (7, 1050, 8400),

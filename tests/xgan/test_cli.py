@@ -48,7 +48,7 @@ def test_train_then_translate(tmp_path):
     config = json.loads((run_dir / "config.json").read_text())
     assert (config["gradient_reversal_ramp"], config["learning_rate"], config["batch_size"]) == ("ganin", 5e-4, 4)
     assert (config["face_background"], config["cartoon_background"]) == ("white", "keep")
-    assert (config["warmup_steps"], config["mirror_private_init"]) == (100, True)
+    assert (config["warmup_steps"], config["mirror_private_init"]) == (400, True)
     for name in ("face2cartoon", "cartoon2face"):
         assert (run_dir / "export" / f"{name}.keras").is_file()
 
@@ -148,6 +148,19 @@ def test_recipe_report_trains_with_the_reports_settings_and_command_line_flags_w
     assert (config["mirror_private_init"], config["face_background"]) == (False, "keep")
     assert (config["reconstruction_distance"], config["learning_rate"]) == ("l2", 2e-4)
     assert (run_dir / "export" / "face2cartoon.keras").is_file()
+
+
+def test_the_make_target_trains_twice_the_steps_of_half_the_report_s_batch():
+    values = flags.FlagValues()
+    train.define_flags(values)
+    values(["xgan.train"])
+    config = train.resolve_config(values)
+    assert (config["batch_size"], config["steps_per_epoch"], config["warmup_steps"]) == (8, 300, 400)
+
+    values = flags.FlagValues()
+    train.define_flags(values)
+    values(["xgan.train", "--recipe=report"])
+    assert train.resolve_config(values)["batch_size"] == 16
 
 
 def test_the_old_gan_weight_flag_and_config_key_still_set_the_adversarial_weight(capsys):
