@@ -28,7 +28,8 @@ from pathlib import Path
 from experiments.ladder_scores import fraction_of_the_way
 
 TRANSLATIONS = ("face2cartoon", "cartoon2face")
-AUTOENCODERS = ("face2face", "cartoon2cartoon")
+# The table's rows: each domain's auto-encoder before the translation out of it.
+PATHS = ("face2face", "face2cartoon", "cartoon2cartoon", "cartoon2face")
 # XGAN's domain names -> the built-in domains evaluation.semantics knows.
 BENCHMARK_DOMAINS = {"face": "photo", "cartoon": "cartoon"}
 REPORT = "paths.md"
@@ -86,23 +87,29 @@ def save_autoencoders(run_dir: Path) -> dict[str, Path]:
     return files
 
 
-def semantics_command(args: argparse.Namespace, path: str, generator: Path | None) -> list[str]:
+def face_background(run_dir: Path) -> str:
+    """The background the run trained its faces on (its --face_background), as the auto-encoders are scored."""
+    from training.run import RunLayout  # noqa: PLC0415
+
+    return RunLayout.open(run_dir).read_config().get("face_background", "keep")
+
+
+def semantics_command(args: argparse.Namespace, path: str, generator: Path | None, photo_background: str) -> list[str]:
     """evaluation.semantics of one path: a translation through --run_dir, an auto-encoder through --generator at
-    the photo background the run trained with."""
+    `photo_background`."""
     out = args.run_dir / "semantics" / path
     command = [sys.executable, "-m", "evaluation.semantics", f"--num_images={args.num_images}", f"--out={out}"]
     if args.cache_dir:
         command.append(f"--cache_dir={args.cache_dir}")
     if generator is None:
         return [*command, f"--run_dir={args.run_dir}", f"--direction={path}"]
-    config = json.loads((args.run_dir / "config.json").read_text())
     domain = BENCHMARK_DOMAINS[path.split("2")[0]]
     return [
         *command,
         f"--generator={generator}",
         f"--source_domain={domain}",
         f"--target_domain={domain}",
-        f"--photo_background={config.get('face_background', 'keep')}",
+        f"--photo_background={photo_background}",
     ]
 
 
@@ -129,11 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as error:
         print(f"xgan_autoencoders: error: {error}", file=sys.stderr)
         return 1
+    photo_background = face_background(args.run_dir)
     results = {}
-    for path in ("face2face", "face2cartoon", "cartoon2cartoon", "cartoon2face"):
+    for path in PATHS:
         report = args.run_dir / "semantics" / path / "semantics.json"
         if not report.is_file():
-            subprocess.run(semantics_command(args, path, generators.get(path)), check=True)
+            subprocess.run(semantics_command(args, path, generators.get(path), photo_background), check=True)
         results[path] = json.loads(report.read_text())
     table = paths_table(results)
     (args.run_dir / "autoencoders" / REPORT).write_text(table)

@@ -102,8 +102,7 @@ def define_flags(flag_values: flags.FlagValues) -> None:
         "toolkit: this toolkit's training defaults. report: the XGAN report's settings wherever the defaults "
         "differ (every loss weight 1, --domain_objective=reversal, --warmup_steps=0, --batch_size=16, "
         "--nomirror_private_init, --face_background=keep, --reconstruction_distance=l2, --learning_rate=2e-4, "
-        "--ema_decay=0). Flags given "
-        "on the command line win over the recipe.",
+        "--ema_decay=0). Flags given on the command line win over the recipe.",
         flag_values=flag_values,
     )
 

@@ -48,10 +48,13 @@ def test_a_run_without_exports_fails_in_one_line(tmp_path, capsys):
 def test_autoencoders_are_scored_at_the_run_s_photo_background(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"face_background": "white"}))
     args = xgan_autoencoders.parse_arguments(["--run_dir", str(tmp_path), "--cache_dir", "cache"])
-    command = xgan_autoencoders.semantics_command(args, "face2face", tmp_path / "autoencoders" / "face2face.keras")
+    background = xgan_autoencoders.face_background(tmp_path)
+    command = xgan_autoencoders.semantics_command(
+        args, "face2face", tmp_path / "autoencoders" / "face2face.keras", background
+    )
     assert "--source_domain=photo" in command and "--target_domain=photo" in command
     assert "--photo_background=white" in command and "--cache_dir=cache" in command
-    translation = xgan_autoencoders.semantics_command(args, "face2cartoon", None)
+    translation = xgan_autoencoders.semantics_command(args, "face2cartoon", None, background)
     assert f"--run_dir={tmp_path}" in translation and "--direction=face2cartoon" in translation
 
 

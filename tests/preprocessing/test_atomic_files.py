@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import errno
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +10,6 @@ from PIL import Image
 
 from preprocessing import atomic_files, image_io
 from tests.full_disk import small_tmpfs, writes_failing_to
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_write_that_succeeds_replaces_the_target_whole_and_leaves_no_temporary(tmp_path):
@@ -84,16 +79,10 @@ def test_a_cli_ends_a_failed_write_in_one_line_with_exit_code_1(tmp_path, capsys
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_synthetic_preview_cli_on_a_full_disk_says_so_in_one_line(tmp_path):
+def test_the_synthetic_preview_cli_on_a_full_disk_says_so_in_one_line(tmp_path, run_cli):
     disk = tmp_path / "disk"
     with small_tmpfs(disk, "4k"):
-        result = subprocess.run(
-            [sys.executable, "-m", "preprocessing.synthetic", f"--preview={disk / 'preview.png'}"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        result = run_cli("synthetic", f"--preview={disk / 'preview.png'}")
         left = sorted(path.name for path in disk.iterdir())
 
     assert result.returncode == 1, result.stderr[-2000:]

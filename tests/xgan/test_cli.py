@@ -150,24 +150,22 @@ def test_recipe_report_trains_with_the_reports_settings_and_command_line_flags_w
     assert (run_dir / "export" / "face2cartoon.keras").is_file()
 
 
-def test_the_make_target_trains_twice_the_steps_of_half_the_report_s_batch():
+def resolved_config(*arguments: str) -> dict:
+    """The run config xgan.train resolves from `arguments`, parsed into flags of its own."""
     values = flags.FlagValues()
     train.define_flags(values)
-    values(["xgan.train"])
-    config = train.resolve_config(values)
-    assert (config["batch_size"], config["steps_per_epoch"], config["warmup_steps"]) == (8, 300, 400)
+    values(["xgan.train", *arguments])
+    return train.resolve_config(values)
 
-    values = flags.FlagValues()
-    train.define_flags(values)
-    values(["xgan.train", "--recipe=report"])
-    assert train.resolve_config(values)["batch_size"] == 16
+
+def test_the_make_target_trains_twice_the_steps_of_half_the_report_s_batch():
+    config = resolved_config()
+    assert (config["batch_size"], config["steps_per_epoch"], config["warmup_steps"]) == (8, 300, 400)
+    assert resolved_config("--recipe=report")["batch_size"] == 16
 
 
 def test_the_old_gan_weight_flag_and_config_key_still_set_the_adversarial_weight(capsys):
-    values = flags.FlagValues()
-    train.define_flags(values)
-    values(["xgan.train", "--recipe=report", "--gan_weight=0.5"])
-    config = train.resolve_config(values)
+    config = resolved_config("--recipe=report", "--gan_weight=0.5")
 
     assert config["adversarial_weight"] == 0.5 and "gan_weight" not in config  # given: wins over the recipe
     assert capsys.readouterr().err == "warning: --gan_weight is deprecated; use --adversarial_weight\n"
@@ -177,13 +175,7 @@ def test_the_old_gan_weight_flag_and_config_key_still_set_the_adversarial_weight
 
 
 def test_the_toolkit_trains_on_l1_at_5e_4_with_ema_and_the_report_recipe_restores_l2_at_2e_4_without():
-    def resolved(*argv):
-        values = flags.FlagValues()
-        train.define_flags(values)
-        values(["xgan.train", *argv])
-        return train.resolve_config(values)
-
-    toolkit, report = resolved(), resolved("--recipe=report")
+    toolkit, report = resolved_config(), resolved_config("--recipe=report")
     assert (toolkit["reconstruction_distance"], toolkit["learning_rate"], toolkit["ema_decay"]) == ("l1", 5e-4, 0.99)
     assert (report["reconstruction_distance"], report["learning_rate"], report["ema_decay"]) == ("l2", 2e-4, 0.0)
     assert MODEL.build(toolkit).reconstruction_distance == "l1"
