@@ -18,9 +18,10 @@ SEEDS_RESERVED never saw these records.
 
 A trained classifier is cached as `<cache_dir>/<name>.keras` beside
 `<name>.json` (its settings and oracle accuracies) and reused while the
-settings match; the name says its domain, image size and photo background
-(`photo_96px_white_classifier`, `cartoon_64px_classifier`), so models of
-several sizes share one cache folder without retraining each other's.
+settings match; the name says its domain, image size and, for photos, their
+look (`photo_96px_white_classifier`, `photo_64px_white_bbox_classifier`,
+`cartoon_64px_classifier`), so models of several sizes share one cache folder
+without retraining each other's.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 from preprocessing import synthetic
-from preprocessing.pipeline import BACKGROUNDS, load_domain
+from preprocessing.pipeline import BACKGROUNDS, CROPS, load_domain
 
 # Attributes a 64-px image shows in both domains: colours and large shapes. Measured oracles at the
 # defaults: the cartoon classifier reads eye_color (0.80), face_shape (1.0) and mouth_expression (0.78)
@@ -58,6 +59,30 @@ class ClassifierSetupError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True)
+class PhotoLook:
+    """How a run prepared its photos (its `--*_background` and `--*_crop`): the held-out photos a translator
+    reads and the photos a photo classifier learns from are prepared alike. Cartoons are drawn on white and
+    fill their frame, so they are always read as they are."""
+
+    background: str = "keep"
+    crop: str = "none"
+
+    def __post_init__(self):
+        if self.background not in BACKGROUNDS:
+            raise ClassifierSetupError(f"photo background must be one of {BACKGROUNDS}, got {self.background!r}")
+        if self.crop not in CROPS:
+            raise ClassifierSetupError(f"photo crop must be one of {CROPS}, got {self.crop!r}")
+
+    def name_suffix(self) -> str:
+        """ "" for photos as drawn, else "_white", "_bbox", "_white_bbox"...: the parts of a cache name."""
+        parts = [part for part, as_drawn in ((self.background, "keep"), (self.crop, "none")) if part != as_drawn]
+        return "".join(f"_{part}" for part in parts)
+
+
+AS_DRAWN = PhotoLook()
+
+
+@dataclasses.dataclass(frozen=True)
 class ClassifierSettings:
     """Everything a cached classifier must match to be reused."""
 
@@ -71,9 +96,9 @@ class ClassifierSettings:
     epochs: int = 5
     batch_size: int = 64
     num_oracle_images: int = 1000
-    # Photos with their background painted white, as models trained with --face_background=white see them
-    # (cartoons are drawn on white already).
-    photo_background: str = "keep"
+    # Photos as the models scored saw them: e.g. painted white outside the face (--face_background=white) and
+    # cropped to it (--face_crop=bbox). A cartoon classifier never sees a photo: AS_DRAWN.
+    photos: PhotoLook = AS_DRAWN
     seed: int = 0  # of the weights' initialisation and the shuffling
     version: int = CACHE_VERSION
 
@@ -83,8 +108,8 @@ class ClassifierSettings:
                 f"unknown domain {self.domain!r}; expected one of {', '.join(synthetic.DOMAINS)}"
             )
         check_attribute_names(self.attributes)
-        if self.photo_background not in BACKGROUNDS:
-            raise ClassifierSetupError(f"photo_background must be one of {BACKGROUNDS}, got {self.photo_background!r}")
+        if self.domain != "photo" and self.photos != AS_DRAWN:
+            raise ClassifierSetupError(f"a {self.domain} classifier sees no photos; got photos={self.photos}")
 
     def to_json(self) -> dict:
         return {**dataclasses.asdict(self), "attributes": list(self.attributes)}
@@ -133,10 +158,12 @@ def records(
     image_size: int,
     batch_size: int,
     seed: int,
-    photo_background: str = "keep",
+    photos: PhotoLook = AS_DRAWN,
     shuffle: bool = False,
 ) -> tf.data.Dataset:
-    """Batches of records 0..count-1 of `seed`, one pass: {"image" in [-1, 1], "attributes": {...}, ...}."""
+    """Batches of records 0..count-1 of `seed`, one pass: {"image" in [-1, 1], "attributes": {...}, ...}; photos
+    prepared as `photos` says."""
+    look = photos if domain == "photo" else AS_DRAWN
     return load_domain(
         f"synthetic:{domain}:{count}",
         image_size=image_size,
@@ -146,7 +173,8 @@ def records(
         drop_remainder=False,
         seed=seed,
         with_metadata=True,
-        background=photo_background if domain == "photo" else "keep",
+        background=look.background,
+        crop=look.crop,
     )
 
 
@@ -157,11 +185,11 @@ def attribute_batches(
     batch_size: int,
     seed: int,
     attributes,
-    photo_background: str = "keep",
+    photos: PhotoLook = AS_DRAWN,
     shuffle: bool = False,
 ) -> tf.data.Dataset:
     """(images [B, S, S, 3] in [-1, 1], {attribute: labels [B]}) of records 0..count-1 of `seed`, one pass."""
-    dataset = records(domain, count, image_size, batch_size, seed, photo_background, shuffle)
+    dataset = records(domain, count, image_size, batch_size, seed, photos, shuffle)
     return dataset.map(lambda batch: (batch["image"], {name: batch["attributes"][name] for name in attributes}))
 
 
@@ -198,7 +226,7 @@ def train_classifier(settings: ClassifierSettings, verbose="auto") -> keras.Mode
         settings.batch_size,
         CLASSIFIER_SEED,
         settings.attributes,
-        settings.photo_background,
+        settings.photos,
         shuffle=True,
     )
     classifier.fit(training, epochs=settings.epochs, verbose=verbose, shuffle=False)  # the dataset shuffles
@@ -215,10 +243,9 @@ class TrainedClassifier:
 
 
 def cache_paths(cache_dir, settings: ClassifierSettings) -> tuple[Path, Path]:
-    """(<cache_dir>/<name>.keras, <cache_dir>/<name>.json), the name <domain>_<size>px[_white]_classifier: one
-    pair per domain, image size and photo background, the settings that differ between the models scored."""
-    white = "_white" if settings.photo_background == "white" else ""
-    stem = Path(cache_dir) / f"{settings.domain}_{settings.image_size}px{white}_classifier"
+    """(<cache_dir>/<name>.keras, <cache_dir>/<name>.json), the name <domain>_<size>px[_white][_bbox]_classifier:
+    one pair per domain, image size and look of the photos, the settings that differ between the models scored."""
+    stem = Path(cache_dir) / f"{settings.domain}_{settings.image_size}px{settings.photos.name_suffix()}_classifier"
     return stem.with_suffix(".keras"), stem.with_suffix(".json")
 
 
@@ -248,7 +275,7 @@ def load_or_train(settings: ClassifierSettings, cache_dir, retrain: bool = False
         settings.batch_size,
         HELD_OUT_SEED,
         settings.attributes,
-        settings.photo_background,
+        settings.photos,
     )
     oracle, count = accuracies(classifier, held_out)
     model_path, metadata_path = cache_paths(cache_dir, settings)

@@ -44,7 +44,7 @@ import numpy as np
 from tqdm import tqdm
 
 from evaluation import attributes
-from evaluation.attributes import HELD_OUT_SEED
+from evaluation.attributes import AS_DRAWN, HELD_OUT_SEED, PhotoLook
 from evaluation.features import classifier_extractor
 from evaluation.semantics_setup import DOMAIN_ALIASES, SemanticsSetupError, synthetic_domain
 
@@ -107,10 +107,10 @@ def reference_pairing(count: int, seed: int) -> np.ndarray:
     return pairing
 
 
-def held_out(domain: str, count: int, image_size: int, batch_size: int, photo_background: str = "keep"):
+def held_out(domain: str, count: int, image_size: int, batch_size: int, photos: PhotoLook = AS_DRAWN):
     """(images [count, S, S, 3] in [-1, 1], {attribute: labels [count]}) of records 0..count-1 of HELD_OUT_SEED."""
     images, labels = [], {}
-    for batch in attributes.records(domain, count, image_size, batch_size, HELD_OUT_SEED, photo_background):
+    for batch in attributes.records(domain, count, image_size, batch_size, HELD_OUT_SEED, photos):
         images.append(batch["image"].numpy())
         for name, values in batch["attributes"].items():
             labels.setdefault(name, []).append(values.numpy())
@@ -172,7 +172,7 @@ def evaluate_guided(
     batch_size: int = 64,
     num_examples: int = 8,
     seed: int = 0,
-    photo_background: str = "keep",
+    photos: PhotoLook = AS_DRAWN,
     progress: bool = True,
 ) -> GuidedEvaluation:
     """Translates records 0..num_images-1 of HELD_OUT_SEED each way of the module docstring and scores them.
@@ -185,15 +185,13 @@ def evaluate_guided(
     if styles_per_source < 2:
         raise SemanticsSetupError("--styles_per_source: the diversity of a source's styles needs at least 2")
     size = translator.image_size
-    references, reference_labels = held_out(direction.target_domain, num_images, size, batch_size, photo_background)
+    references, reference_labels = held_out(direction.target_domain, num_images, size, batch_size, photos)
     pairing = reference_pairing(num_images, seed)
     extract = classifier_extractor(classifier)
     from_source, from_reference, latent, diversities, examples = {}, {}, {}, [], []
     start = 0
     sources_a_call = max(1, batch_size // styles_per_source)
-    batches = attributes.records(
-        direction.source_domain, num_images, size, sources_a_call, HELD_OUT_SEED, photo_background
-    )
+    batches = attributes.records(direction.source_domain, num_images, size, sources_a_call, HELD_OUT_SEED, photos)
     with tqdm(total=num_images, unit="img", desc=direction.name, disable=not progress, leave=False) as bar:
         for batch_index, batch in enumerate(batches):
             sources = batch["image"].numpy()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from evaluation.attributes import HELD_OUT_SEED, chance_level
+from evaluation.attributes import AS_DRAWN, HELD_OUT_SEED, PhotoLook, chance_level
 from evaluation.provenance import GuidedEvaluation, evaluate_guided, guided_directions
 from evaluation.semantics_setup import SemanticsSetupError, mean, output_dirs, target_classifier, training_step
 from preprocessing import synthetic
@@ -55,12 +55,10 @@ def load_guided_translator(spec: registry.ModelSpec, run_dir):
         raise SemanticsSetupError(f"{run_dir}: cannot load the {spec.name} guided translator: {reason}") from error
 
 
-def photo_background_of(flag_values, config: dict, directions) -> str:
-    """--photo_background, else "white" when the run painted its photo domain's background white (its config's
-    "white_background" names the domains), else "keep"."""
-    if flag_values.photo_background:
-        return flag_values.photo_background
-    white = set(config.get("white_background") or ())
+def photo_look_of(flag_values, config: dict, directions) -> PhotoLook:
+    """--photo_background and --photo_crop, else how the run prepared its photo domain: "white" when its
+    config's "white_background" names it, and the "crop" every domain shared (a cartoon on white fills its
+    frame, so only the photos are cropped here), else photos as drawn."""
     photos = {
         name
         for direction in directions
@@ -70,7 +68,11 @@ def photo_background_of(flag_values, config: dict, directions) -> str:
         )
         if domain == "photo"
     }
-    return "white" if photos & white else "keep"
+    painted = photos & set(config.get("white_background") or ())
+    return PhotoLook(
+        background=flag_values.photo_background or ("white" if painted else AS_DRAWN.background),
+        crop=flag_values.photo_crop or (config.get("crop", AS_DRAWN.crop) if photos else AS_DRAWN.crop),
+    )
 
 
 def results_json(evaluation: GuidedEvaluation, trained, direction, description: str, seed: int) -> dict:
@@ -248,14 +250,14 @@ def run(flag_values, spec: registry.ModelSpec, progress: bool = True) -> dict:
     translator = load_guided_translator(spec, layout.run_dir)
     requested = flag_values.direction if flag_values["direction"].present else None
     directions = guided_directions(translator.domains, config, requested)
-    photo_background = photo_background_of(flag_values, config, directions)
+    photos = photo_look_of(flag_values, config, directions)
     description = f"{layout.run_dir} ({spec.name}: reference- and latent-guided)"
     everything = {}
     for direction in directions:
         out, cache_dir, logdir = output_dirs(flag_values, direction.name)
         out = Path(flag_values.out) / direction.name if flag_values.out else out
         trained = target_classifier(
-            flag_values, direction.target_domain, translator.image_size, photo_background, cache_dir, progress
+            flag_values, direction.target_domain, translator.image_size, photos, cache_dir, progress
         )
         evaluation = evaluate_guided(
             translator,
@@ -266,7 +268,7 @@ def run(flag_values, spec: registry.ModelSpec, progress: bool = True) -> dict:
             flag_values.batch_size,
             flag_values.num_examples,
             flag_values.guided_seed,
-            photo_background,
+            photos,
             progress,
         )
         results = results_json(evaluation, trained, direction, description, flag_values.guided_seed)

@@ -141,6 +141,14 @@ def define_flags(flag_values: flags.FlagValues) -> None:
         "With --features=photo_classifier: the background of the photos it trains on (white: as models trained "
         "with --face_background=white see them).",
     )
+    define(
+        flags.DEFINE_enum,
+        "photo_crop",
+        "none",
+        CROPS,
+        "With --features=photo_classifier: the crop of the photos it trains on (bbox: as models trained with "
+        "--face_crop=bbox see them).",
+    )
     define(flags.DEFINE_integer, "kid_subsets", metrics.KID_SUBSETS, "KID: number of random subsets.", lower_bound=1)
     define(
         flags.DEFINE_integer,
@@ -207,7 +215,9 @@ def load_extractor(flag_values):
         image_size=flag_values.image_size,
         num_train_images=flag_values.classifier_train_images,
         epochs=flag_values.classifier_epochs,
-        photo_background=flag_values.photo_background if domain == "photo" else "keep",
+        photos=attributes.PhotoLook(flag_values.photo_background, flag_values.photo_crop)
+        if domain == "photo"
+        else attributes.AS_DRAWN,
         seed=flag_values.seed,
     )
     cache_dir = Path(flag_values.classifier_cache_dir).expanduser()

@@ -48,7 +48,14 @@ from absl import app, flags
 from tqdm import tqdm
 
 from evaluation import attributes, provenance_report
-from evaluation.attributes import HELD_OUT_SEED, ClassifierSettings, ClassifierSetupError, chance_level
+from evaluation.attributes import (
+    AS_DRAWN,
+    HELD_OUT_SEED,
+    ClassifierSettings,
+    ClassifierSetupError,
+    PhotoLook,
+    chance_level,
+)
 from evaluation.provenance import DEFAULT_STYLES_PER_SOURCE
 from evaluation.semantics_setup import (
     DOMAIN_ALIASES,
@@ -61,7 +68,7 @@ from evaluation.semantics_setup import (
 )
 from preprocessing import synthetic
 from preprocessing.folder_job import EXIT_COMPLETED, EXIT_USAGE
-from preprocessing.pipeline import BACKGROUNDS
+from preprocessing.pipeline import BACKGROUNDS, CROPS
 from training import registry
 from training.export import MissingGeneratorError, check_exported, load_generator
 from training.images import grid_image, save_grid_png, to_unit_range
@@ -126,6 +133,14 @@ def define_flags(flag_values: flags.FlagValues) -> None:
         "Background of every photo it uses (held-out sources, classifier training and oracle images): keep, "
         "or white (painted out, as with --face_background=white). Default: the run's --face_background "
         "(from the run's config), else keep.",
+    )
+    define(
+        flags.DEFINE_enum,
+        "photo_crop",
+        None,
+        CROPS,
+        "Crop of every photo it uses, as --face_crop: none, center or bbox (the square round the face, on "
+        "--photo_background=white). Default: the run's --face_crop (from the run's config), else none.",
     )
     define(flags.DEFINE_integer, "num_images", 500, "Held-out source images to translate and score.", lower_bound=1)
     define(
@@ -294,16 +309,21 @@ def image_size_of(generator: keras.Model) -> tuple[int, int]:
     return int(input_shape[1]), int(output_side)
 
 
-def photo_background_of(flag_values, config: dict | None = None) -> str:
-    """--photo_background, else the background the run trained its photo side with (XGAN's --face_background,
-    a CycleGAN's --a_background when domain A is the built-in photos), else "keep"."""
-    if flag_values.photo_background:
-        return flag_values.photo_background
+def photo_look_of(flag_values, config: dict | None = None) -> PhotoLook:
+    """--photo_background and --photo_crop, else the background and crop the run trained its photo side with
+    (XGAN's --face_background and --face_crop, a CycleGAN's --a_* when domain A is the built-in photos), else
+    photos as drawn."""
     config = config or {}
-    for side in flag_values.direction.split("2"):
-        if (_run_domain(config, side) or DOMAIN_ALIASES.get(side)) == "photo":
-            return config.get(f"{side}_background", "keep")
-    return "keep"
+    sides = flag_values.direction.split("2")
+    photo_sides = [side for side in sides if (_run_domain(config, side) or DOMAIN_ALIASES.get(side)) == "photo"]
+
+    def trained(name: str, as_drawn: str) -> str:
+        return config.get(f"{photo_sides[0]}_{name}", as_drawn) if photo_sides else as_drawn
+
+    return PhotoLook(
+        background=flag_values.photo_background or trained("background", AS_DRAWN.background),
+        crop=flag_values.photo_crop or trained("crop", AS_DRAWN.crop),
+    )
 
 
 def evaluate_translator(
@@ -315,13 +335,13 @@ def evaluate_translator(
     batch_size: int = 64,
     num_examples: int = 8,
     progress: bool = True,
-    photo_background: str = "keep",
+    photos: PhotoLook = AS_DRAWN,
 ) -> Evaluation:
     """Translates records 0..num_images-1 of HELD_OUT_SEED and scores the translations' attributes."""
     input_size, output_size = image_size_of(generator)
     classifier_size = classifier.input_shape[1]
     correct, count, sources, translations = {}, 0, [], []
-    batches = attributes.records(source_domain, num_images, input_size, batch_size, HELD_OUT_SEED, photo_background)
+    batches = attributes.records(source_domain, num_images, input_size, batch_size, HELD_OUT_SEED, photos)
     with tqdm(total=num_images, unit="img", desc="translating", disable=not progress, leave=False) as bar:
         for batch in batches:
             translated = generator(batch["image"], training=False)
@@ -336,9 +356,7 @@ def evaluate_translator(
                 sources.append(batch["image"].numpy())
                 translations.append(keras.ops.convert_to_numpy(translated))
             bar.update(len(translated))
-    references = attributes.records(
-        target_domain, num_examples, classifier_size, num_examples, HELD_OUT_SEED, photo_background
-    )
+    references = attributes.records(target_domain, num_examples, classifier_size, num_examples, HELD_OUT_SEED, photos)
     references = next(iter(references))["image"]
     return Evaluation(
         accuracies={name: hits / count for name, hits in correct.items()},
@@ -478,8 +496,8 @@ def run(flag_values, progress: bool = True) -> dict:
     generator, description = load_translator(flag_values)
     description += averaged_weights_note(config)
     _, output_size = image_size_of(generator)
-    photo_background = photo_background_of(flag_values, config)
-    trained = target_classifier(flag_values, target, output_size, photo_background, cache_dir, progress)
+    photos = photo_look_of(flag_values, config)
+    trained = target_classifier(flag_values, target, output_size, photos, cache_dir, progress)
     evaluation = evaluate_translator(
         generator,
         trained.classifier,
@@ -489,7 +507,7 @@ def run(flag_values, progress: bool = True) -> dict:
         flag_values.batch_size,
         flag_values.num_examples,
         progress,
-        photo_background,
+        photos,
     )
     results = results_json(evaluation, trained, direction, description, source, target)
     out.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from evaluation import attributes
-from evaluation.attributes import ClassifierSettings, TrainedClassifier
+from evaluation.attributes import AS_DRAWN, ClassifierSettings, PhotoLook, TrainedClassifier
 from preprocessing import synthetic
 from training.backup import backed_up_steps
 from training.run import RunLayout
@@ -60,7 +60,7 @@ def output_dirs(flag_values, direction: str) -> tuple[Path, Path, Path]:
 
 
 def target_classifier(
-    flag_values, target: str, image_size: int, photo_background: str, cache_dir, progress: bool = True
+    flag_values, target: str, image_size: int, photos: PhotoLook, cache_dir, progress: bool = True
 ) -> TrainedClassifier:
     """The attribute classifier of the `target` domain at `image_size` the flags describe: cached, else trained."""
     settings = ClassifierSettings(
@@ -72,7 +72,7 @@ def target_classifier(
         batch_size=flag_values.batch_size,
         num_oracle_images=flag_values.num_oracle_images,
         seed=flag_values.seed,
-        photo_background=photo_background if target == "photo" else "keep",  # a cartoon classifier never sees one
+        photos=photos if target == "photo" else AS_DRAWN,  # a cartoon classifier never sees one
     )
     trained = attributes.load_or_train(settings, cache_dir, flag_values.retrain, verbose="auto" if progress else 0)
     print(f"{target} classifier: {'cached' if trained.cached else 'trained'} in {cache_dir}")

@@ -37,10 +37,10 @@ def cartoon_translator(ladder: ModelLadder, rung: int) -> tuple[int, Callable[[n
     return generator.input_shape[1], lambda photos: keras.ops.convert_to_numpy(generator(photos, training=False))
 
 
-def held_out_photos(count: int, size: int, background: str) -> np.ndarray:
-    """Records 0..count-1 of HELD_OUT_SEED's photos, [count, size, size, 3] in [-1, 1]: the first sources every
-    model is scored on."""
-    return next(iter(attributes.records("photo", count, size, count, HELD_OUT_SEED, background)))["image"].numpy()
+def held_out_photos(count: int, size: int, look: attributes.PhotoLook) -> np.ndarray:
+    """Records 0..count-1 of HELD_OUT_SEED's photos, [count, size, size, 3] in [-1, 1], prepared as `look`: the
+    first sources every model is scored on."""
+    return next(iter(attributes.records("photo", count, size, count, HELD_OUT_SEED, look)))["image"].numpy()
 
 
 def resized(images: np.ndarray, size: int) -> np.ndarray:
@@ -54,12 +54,12 @@ def contact_rows(ladders: list[ModelLadder], rungs: list[int], count: int) -> li
     for ladder in ladders:
         for rung in (rung for rung in rungs if ladder.rung_trained(rung)):
             size, translate = cartoon_translator(ladder, rung)
-            photos = held_out_photos(count, size, ladder.photo_background)
+            photos = held_out_photos(count, size, ladder.photo_look)
             translations.append((f"{ladder.name} {rung}x", translate(photos)))
     if not translations:
         return []
     cell = max(images.shape[1] for _, images in translations)
-    photos = held_out_photos(count, cell, ladders[0].photo_background)
+    photos = held_out_photos(count, cell, ladders[0].photo_look)
     return [(label, to_unit_range(resized(images, cell))) for label, images in [("photos", photos), *translations]]
 
 

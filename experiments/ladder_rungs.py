@@ -82,12 +82,13 @@ class ModelLadder:
         )
 
     @property
-    def photo_background(self) -> str:
-        """The background its photos had in training (white or keep), as evaluation.semantics finds it."""
-        unset = SimpleNamespace(photo_background=None, direction=self.photo2cartoon.name)
+    def photo_look(self):
+        """The background and crop its photos had in training (an `evaluation.attributes.PhotoLook`), as
+        evaluation.semantics finds them."""
+        unset = SimpleNamespace(photo_background=None, photo_crop=None, direction=self.photo2cartoon.name)
         if self.guided:
-            return provenance_report.photo_background_of(unset, self.config, self.directions)
-        return semantics.photo_background_of(unset, self.config)
+            return provenance_report.photo_look_of(unset, self.config, self.directions)
+        return semantics.photo_look_of(unset, self.config)
 
     def train_command(self, rung: int) -> list[str]:
         """The make target's command with --epochs = rung x its epochs, into the ladder's run (last, so they win)."""

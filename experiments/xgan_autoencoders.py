@@ -87,16 +87,21 @@ def save_autoencoders(run_dir: Path) -> dict[str, Path]:
     return files
 
 
-def face_background(run_dir: Path) -> str:
-    """The background the run trained its faces on (its --face_background), as the auto-encoders are scored."""
+def face_look_flags(run_dir: Path) -> list[str]:
+    """evaluation.semantics's --photo_background and --photo_crop of the run's faces (its --face_background and
+    --face_crop): the auto-encoders read the photos as the run trained on them."""
     from training.run import RunLayout  # noqa: PLC0415
 
-    return RunLayout.open(run_dir).read_config().get("face_background", "keep")
+    config = RunLayout.open(run_dir).read_config()
+    return [
+        f"--photo_background={config.get('face_background', 'keep')}",
+        f"--photo_crop={config.get('face_crop', 'none')}",
+    ]
 
 
-def semantics_command(args: argparse.Namespace, path: str, generator: Path | None, photo_background: str) -> list[str]:
-    """evaluation.semantics of one path: a translation through --run_dir, an auto-encoder through --generator at
-    `photo_background`."""
+def semantics_command(args: argparse.Namespace, path: str, generator: Path | None, face_look: list[str]) -> list[str]:
+    """evaluation.semantics of one path: a translation through --run_dir, an auto-encoder through --generator
+    with the `face_look` flags."""
     out = args.run_dir / "semantics" / path
     command = [sys.executable, "-m", "evaluation.semantics", f"--num_images={args.num_images}", f"--out={out}"]
     if args.cache_dir:
@@ -109,7 +114,7 @@ def semantics_command(args: argparse.Namespace, path: str, generator: Path | Non
         f"--generator={generator}",
         f"--source_domain={domain}",
         f"--target_domain={domain}",
-        f"--photo_background={photo_background}",
+        *face_look,
     ]
 
 
@@ -136,12 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as error:
         print(f"xgan_autoencoders: error: {error}", file=sys.stderr)
         return 1
-    photo_background = face_background(args.run_dir)
+    face_look = face_look_flags(args.run_dir)
     results = {}
     for path in PATHS:
         report = args.run_dir / "semantics" / path / "semantics.json"
         if not report.is_file():
-            subprocess.run(semantics_command(args, path, generators.get(path), photo_background), check=True)
+            subprocess.run(semantics_command(args, path, generators.get(path), face_look), check=True)
         results[path] = json.loads(report.read_text())
     table = paths_table(results)
     (args.run_dir / "autoencoders" / REPORT).write_text(table)

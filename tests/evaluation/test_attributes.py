@@ -36,18 +36,19 @@ def test_the_classifier_is_cached_and_reused_while_its_settings_match(tiny_class
         assert attributes.load_cached(dataclasses.replace(trained.settings, **changed), cache_dir) is None
 
 
-def test_classifiers_of_each_size_and_photo_background_have_files_of_their_own(tmp_path):
-    """Models of 64 and 96 px scored with one cache folder: neither overwrites the other's classifiers."""
-    names = {
-        attributes.cache_paths(tmp_path, attributes.ClassifierSettings(domain, size, photo_background=background))[
-            0
-        ].name
-        for domain, size, background in [("photo", 64, "keep"), ("photo", 64, "white"), ("photo", 96, "white")]
-        + [("cartoon", 64, "keep"), ("cartoon", 96, "keep")]
-    }
+def test_classifiers_of_each_size_and_photo_look_have_files_of_their_own(tmp_path):
+    """Models of 64 and 96 px, of photos painted white or cropped, scored with one cache folder: none overwrites
+    another's classifiers."""
+    looks = [("keep", "none"), ("white", "none"), ("white", "bbox"), ("keep", "center")]
+    settings = [attributes.ClassifierSettings("photo", 64, photos=attributes.PhotoLook(*look)) for look in looks]
+    settings += [attributes.ClassifierSettings("photo", 96, photos=attributes.PhotoLook("white"))]
+    settings += [attributes.ClassifierSettings("cartoon", size) for size in (64, 96)]
+    names = {attributes.cache_paths(tmp_path, each)[0].name for each in settings}
     assert names == {
         "photo_64px_classifier.keras",
         "photo_64px_white_classifier.keras",
+        "photo_64px_white_bbox_classifier.keras",
+        "photo_64px_center_classifier.keras",
         "photo_96px_white_classifier.keras",
         "cartoon_64px_classifier.keras",
         "cartoon_96px_classifier.keras",

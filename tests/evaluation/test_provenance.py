@@ -201,11 +201,18 @@ def test_a_guided_translator_that_cannot_load_is_a_one_line_error(guided_run, mo
     )
 
 
-def test_photos_keep_their_background_unless_the_flag_or_the_run_painted_them_white(guided_run):
+def test_photos_keep_their_look_unless_the_flags_or_the_run_painted_or_cropped_them(guided_run):
     directions = provenance.guided_directions(("face", "anime"))
     flag_values = parse(f"--run_dir={guided_run}")
-    assert provenance_report.photo_background_of(flag_values, {}, directions) == "keep"
-    assert provenance_report.photo_background_of(flag_values, {"white_background": ["face"]}, directions) == "white"
-    assert provenance_report.photo_background_of(flag_values, {"white_background": ["anime"]}, directions) == "keep"
-    painted = parse(f"--run_dir={guided_run}", "--photo_background=white")
-    assert provenance_report.photo_background_of(painted, {}, directions) == "white"
+
+    def look(flag_values, config):
+        found = provenance_report.photo_look_of(flag_values, config, directions)
+        return found.background, found.crop
+
+    assert look(flag_values, {}) == ("keep", "none")
+    assert look(flag_values, {"white_background": ["face"], "crop": "bbox"}) == ("white", "bbox")
+    assert look(flag_values, {"white_background": ["anime"]}) == ("keep", "none")
+    painted = parse(f"--run_dir={guided_run}", "--photo_background=white", "--photo_crop=center")
+    assert look(painted, {"crop": "bbox"}) == ("white", "center")
+    cartoons_only = provenance.guided_directions(("anime", "cartoon"))
+    assert provenance_report.photo_look_of(flag_values, {"crop": "bbox"}, cartoons_only).crop == "none"

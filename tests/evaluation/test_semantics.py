@@ -9,6 +9,7 @@ import tensorflow as tf
 from absl import flags
 
 from evaluation import attributes, semantics
+from preprocessing.pipeline import load_domain
 from tests.evaluation.conftest import TINY_CLASSIFIER, run_cli
 
 SIZE = TINY_CLASSIFIER["image_size"]
@@ -194,20 +195,54 @@ def test_an_untrained_xgan_generator_translates_64_px_faces():
         semantics.untrained_generator("xgan", "photo2anime", seed=0)
 
 
-def test_photo_background_follows_the_flag_else_the_runs_config_else_keep(tmp_path):
-    assert semantics.photo_background_of(parse("--untrained=xgan")) == "keep"
-    xgan = {"face_background": "white", "face_source": "folder:faces"}
-    assert semantics.photo_background_of(parse(f"--run_dir={tmp_path}"), xgan) == "white"
-    assert semantics.photo_background_of(parse(f"--run_dir={tmp_path}", "--photo_background=keep"), xgan) == "keep"
+def test_the_photo_look_follows_the_flags_else_the_runs_config_else_photos_as_drawn(tmp_path):
+    assert semantics.photo_look_of(parse("--untrained=xgan")) == attributes.PhotoLook("keep", "none")
+    xgan = {"face_background": "white", "face_crop": "bbox", "face_source": "folder:faces"}
+    assert semantics.photo_look_of(parse(f"--run_dir={tmp_path}"), xgan) == attributes.PhotoLook("white", "bbox")
+    flagged = parse(f"--run_dir={tmp_path}", "--photo_background=keep", "--photo_crop=center")
+    assert semantics.photo_look_of(flagged, xgan) == attributes.PhotoLook("keep", "center")
     cyclegan = {"a_source": "synthetic:cartoon", "b_source": "synthetic:photo", "b_background": "white"}
-    assert semantics.photo_background_of(parse(f"--run_dir={tmp_path}", "--direction=a2b"), cyclegan) == "white"
+    cyclegan |= {"a_crop": "bbox", "b_crop": "none"}  # the crop of the photo side (b), not of the cartoons
+    a2b = parse(f"--run_dir={tmp_path}", "--direction=a2b")
+    assert semantics.photo_look_of(a2b, cyclegan) == attributes.PhotoLook("white", "none")
+
+
+def test_photos_cropped_like_the_run_s_are_the_held_out_sources(tmp_path):
+    """A run trained on --face_crop=bbox photos is scored on held-out photos cropped the same way: the records
+    are the pipeline's own bbox crop of the painted photos, which fills the frame where the uncropped ones
+    leave white margins."""
+    common = dict(domain="photo", count=4, image_size=32, batch_size=4, seed=attributes.HELD_OUT_SEED)
+    painted = next(iter(attributes.records(**common, photos=attributes.PhotoLook("white"))))["image"].numpy()
+    cropped = next(iter(attributes.records(**common, photos=attributes.PhotoLook("white", "bbox"))))["image"].numpy()
+    expected = load_domain(
+        f"synthetic:photo:{common['count']}",
+        image_size=32,
+        batch_size=4,
+        crop="bbox",
+        background="white",
+        shuffle=False,
+        repeat=False,
+        seed=attributes.HELD_OUT_SEED,
+    )
+    np.testing.assert_array_equal(cropped, next(iter(expected)).numpy())
+    white_share = [np.mean(np.all(images == 1.0, axis=-1)) for images in (painted, cropped)]
+    assert white_share[1] < white_share[0] - 0.1
+    cartoons = {
+        crop: attributes.records(**{**common, "domain": "cartoon"}, photos=attributes.PhotoLook("white", crop))
+        for crop in ("none", "bbox")
+    }
+    np.testing.assert_array_equal(*(next(iter(each))["image"].numpy() for each in cartoons.values()))
 
 
 def test_photos_with_a_white_background_are_painted_for_sources_and_classifiers():
     common = dict(domain="photo", count=4, image_size=32, batch_size=4, seed=attributes.HELD_OUT_SEED)
     kept = next(iter(attributes.records(**common)))
-    painted = next(iter(attributes.records(**common, photo_background="white")))
+    painted = next(iter(attributes.records(**common, photos=attributes.PhotoLook("white"))))
     outside = kept["mask"].numpy()[..., 0] == 0
     assert np.all(painted["image"].numpy()[outside] == 1.0) and not np.all(kept["image"].numpy()[outside] == 1.0)
-    with pytest.raises(attributes.ClassifierSetupError, match="photo_background"):
-        attributes.ClassifierSettings(domain="photo", photo_background="grey")
+    with pytest.raises(attributes.ClassifierSetupError, match="photo background must be one of"):
+        attributes.PhotoLook(background="grey")
+    with pytest.raises(attributes.ClassifierSetupError, match="photo crop must be one of"):
+        attributes.PhotoLook(crop="face")
+    with pytest.raises(attributes.ClassifierSetupError, match="a cartoon classifier sees no photos"):
+        attributes.ClassifierSettings(domain="cartoon", photos=attributes.PhotoLook("white"))

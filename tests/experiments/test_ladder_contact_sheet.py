@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 
+from evaluation.attributes import PhotoLook
 from experiments import ladder_contact_sheet
 from experiments.ladder_rungs import ModelLadder
 from training import registry
@@ -67,7 +68,7 @@ def test_the_contact_sheet_rows_translate_with_each_models_own_translator(tmp_pa
 
     assert [label for label, _ in rows] == ["photos", "plain 1x", "guided 1x", "guided 2x"]
     assert all(images.shape == (3, 24, 24, 3) for _, images in rows)  # the largest translator's size
-    photos = ladder_contact_sheet.held_out_photos(3, 24, "white")
+    photos = ladder_contact_sheet.held_out_photos(3, 24, PhotoLook("white"))
     np.testing.assert_allclose(rows[0][1], (photos + 1) / 2, atol=1e-6)
     np.testing.assert_allclose(rows[2][1], (1 - photos) / 2, atol=1e-6)  # negated, in [0, 1]
     assert np.abs(rows[1][1] - rows[0][1]).mean() < 0.05  # 16 px photos, upsampled: close to the 24 px ones

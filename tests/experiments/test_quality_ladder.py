@@ -78,7 +78,8 @@ def test_each_models_directions_and_where_their_scores_go(tmp_path):
     }
     photo2cartoon = [ladder.photo2cartoon.name for ladder in ladders.values()]
     assert photo2cartoon == ["face2cartoon", "a2b", "face2cartoon", "photo2cartoon"]
-    assert {ladder.photo_background for ladder in ladders.values()} == {"white"}
+    assert {ladder.photo_look.background for ladder in ladders.values()} == {"white"}
+    assert {ladder.photo_look.crop for ladder in ladders.values()} == {"none"}
 
     xgan, stargan = ladders["xgan"], ladders["stargan_v2"]
     command = xgan.semantics_command(3, "face2cartoon", 500, ["--epochs=1"])

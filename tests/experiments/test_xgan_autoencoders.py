@@ -45,16 +45,16 @@ def test_a_run_without_exports_fails_in_one_line(tmp_path, capsys):
     assert "face2cartoon.keras does not exist" in error
 
 
-def test_autoencoders_are_scored_at_the_run_s_photo_background(tmp_path):
-    (tmp_path / "config.json").write_text(json.dumps({"face_background": "white"}))
+def test_autoencoders_are_scored_on_photos_prepared_as_the_run_s(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"face_background": "white", "face_crop": "bbox"}))
     args = xgan_autoencoders.parse_arguments(["--run_dir", str(tmp_path), "--cache_dir", "cache"])
-    background = xgan_autoencoders.face_background(tmp_path)
+    face_look = xgan_autoencoders.face_look_flags(tmp_path)
     command = xgan_autoencoders.semantics_command(
-        args, "face2face", tmp_path / "autoencoders" / "face2face.keras", background
+        args, "face2face", tmp_path / "autoencoders" / "face2face.keras", face_look
     )
     assert "--source_domain=photo" in command and "--target_domain=photo" in command
-    assert "--photo_background=white" in command and "--cache_dir=cache" in command
-    translation = xgan_autoencoders.semantics_command(args, "face2cartoon", None, background)
+    assert "--photo_background=white" in command and "--photo_crop=bbox" in command and "--cache_dir=cache" in command
+    translation = xgan_autoencoders.semantics_command(args, "face2cartoon", None, face_look)
     assert f"--run_dir={tmp_path}" in translation and "--direction=face2cartoon" in translation
 
 
