@@ -20,7 +20,7 @@ The training harness resumes a run from its backup and continues it when
 config.json and export/ (the generators the translators load) into
 RUNS/<model>/rung_<k>/, which every tool that reads a run reads as one, and
 scores it in both directions with one classifier cache for every model (a
-classifier per domain, image size and photo background: U-GAT-IT's 96 px
+classifier per domain, image size and photo look, background and crop: U-GAT-IT's 96 px
 translations are read at 96 px, as docs/evaluation.md scores them):
 
     python -m evaluation.semantics --run_dir=RUNS/xgan/rung_1 --direction=face2cartoon --num_images=500 \\

@@ -11,7 +11,7 @@ auto-encoder that drops it too puts it in the face encoder.
 
 The auto-encoders are built from the run's two exports (no other file of the
 run is needed), saved as RUN/autoencoders/{face2face,cartoon2cartoon}.keras
-and scored at the run's photo background; each path's report goes to
+and scored on photos painted and cropped as the run's were; each path's report goes to
 RUN/semantics/<path>/ (an existing report is read, not recomputed). The script
 prints, and writes to RUN/autoencoders/paths.md, a table of each path's
 per-attribute accuracy and its fraction of the way from chance to the oracle.
