@@ -69,23 +69,28 @@ def backed_up_steps(backup_dir) -> int:
         return 0
 
 
-def recorded_steps(path) -> int:
-    """The completed steps a state file records (KeyError without them, OSError when it cannot be read)."""
+def state_metadata(path) -> dict:
+    """The training metadata ({"completed_steps", "steps_per_epoch", ...}) a state file records: inside it, or, for
+    a latest state from before the steps travelled inside it, in the backup's metadata file. OSError when a file
+    cannot be read, KeyError when the state records none, ValueError when the record is not JSON."""
+    path = Path(path)
     with h5py.File(path, "r") as weights_file:
-        return int(json.loads(weights_file.attrs["training_metadata"])["completed_steps"])
+        recorded = weights_file.attrs.get("training_metadata")
+    if recorded is None:
+        if path.name != LATEST_WEIGHTS:
+            raise KeyError(f"{path.name} records no training metadata")
+        recorded = (path.parent / METADATA).read_text()
+    return json.loads(recorded)
 
 
 def resumable_step(backup_dir) -> int | None:
-    """The step a rerun would resume from: that of the first readable state (latest, else previous) as the
-    state records it (a state from before the steps travelled inside it: as the metadata file says), or None."""
+    """The step a rerun would resume from: that of the first readable state (latest, else previous), or None."""
     for path in (Path(backup_dir) / LATEST_WEIGHTS, Path(backup_dir) / PREVIOUS_WEIGHTS):
         if not path.exists():
             continue
         try:
-            return recorded_steps(path)
-        except KeyError:
-            return backed_up_steps(backup_dir)
-        except (OSError, ValueError):
+            return int(state_metadata(path)["completed_steps"])
+        except (OSError, ValueError, KeyError):
             continue
     return None
 
@@ -222,12 +227,7 @@ class ResumableBackup(keras.callbacks.Callback):
 
     def _load(self, path: Path) -> int:
         """Loads the state in `path` into the model; returns its completed steps."""
-        with h5py.File(path, "r") as weights_file:
-            recorded = weights_file.attrs.get("training_metadata")
-        if recorded is None and path.name == LATEST_WEIGHTS:
-            # A backup from before the steps travelled inside the weights file: its metadata file describes latest.
-            recorded = (self.backup_dir / METADATA).read_text()
-        metadata = json.loads(recorded)
+        metadata = state_metadata(path)
         if metadata["steps_per_epoch"] != self.steps_per_epoch:
             raise BackupError(
                 f"the backup in {self.backup_dir} was written with steps_per_epoch={metadata['steps_per_epoch']}; "

@@ -6,7 +6,7 @@ import h5py
 import pytest
 
 from tests.training.conftest import train_toy
-from training.backup import BackupError, backed_up_steps
+from training.backup import BackupError, backed_up_steps, resumable_step, state_metadata
 
 
 def cut_short(path) -> bytes:
@@ -74,3 +74,21 @@ def test_a_backup_whose_weights_file_does_not_record_its_steps_resumes_from_the_
 
     assert int(resumed.model.g_optimizer.iterations) == 9  # step 6 restored, then the 3 steps of epoch 3
     assert backed_up_steps(backup_dir) == 9
+
+
+def test_the_resumable_step_is_the_first_readable_state_s_own(backed_up_every_step):
+    """latest records step 6, previous step 5: a rerun resumes from latest, else previous, else nowhere; a previous
+    state without its steps is not read as latest's metadata file describes latest."""
+    backup_dir = backed_up_every_step.run.backup_dir
+    assert state_metadata(backup_dir / "previous.weights.h5")["completed_steps"] == 5
+    assert resumable_step(backup_dir) == 6
+
+    cut_short(backup_dir / "latest.weights.h5")
+    assert resumable_step(backup_dir) == 5
+
+    with h5py.File(backup_dir / "previous.weights.h5", "a") as weights_file:
+        del weights_file.attrs["training_metadata"]
+    with pytest.raises(KeyError, match="previous.weights.h5 records no training metadata"):
+        state_metadata(backup_dir / "previous.weights.h5")
+    assert resumable_step(backup_dir) is None
+    assert resumable_step(backup_dir.parent / "no_backup") is None
