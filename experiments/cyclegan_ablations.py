@@ -37,7 +37,7 @@ import sys
 from pathlib import Path
 
 from evaluation.score import features_label
-from experiments.scoring import heldout_records, score_cell, score_command
+from experiments.scoring import check_uncropped, heldout_records, score_cell, score_command
 from training.run import RunLayout
 
 LOSS_ABLATIONS = ("standard", "no_cycle", "cycle_a_only", "no_identity", "no_cycle_no_identity")
@@ -108,8 +108,9 @@ def builtin_domain(config: dict, side: str) -> str:
 
 def heldout_folder(args: argparse.Namespace, config: dict, side: str) -> Path:
     """--num_images held-out records of a side's built-in domain, at the run's size and with the background it
-    trained on (--a_background)."""
+    trained on (--a_background); a run trained on cropped images is refused."""
     domain, size, background = builtin_domain(config, side), config["image_size"], config[f"{side}_background"]
+    check_uncropped(config, side)
     return heldout_records(args.runs_dir, domain, size, background, args.num_images)
 
 

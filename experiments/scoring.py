@@ -20,6 +20,17 @@ def heldout_records(runs_dir: Path, domain: str, size: int, background: str, cou
     return folder
 
 
+def check_uncropped(config: dict, side: str) -> None:
+    """Refuse a run trained on cropped images: `heldout_records` writes them whole, and a translator scored on
+    images framed unlike its training images would be measured on a task it never learned."""
+    crop = config.get(f"{side}_crop", "none")
+    if crop != "none":
+        raise ValueError(
+            f"--{side}_crop={crop}: held-out built-in images are written uncropped; score this run with "
+            "evaluation.semantics, which crops them the way the run did"
+        )
+
+
 def image_count(folder: Path) -> int:
     return sum(1 for path in folder.rglob("*") if path.suffix.lower() in IMAGE_EXTENSIONS)
 

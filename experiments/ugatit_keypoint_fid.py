@@ -42,7 +42,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from experiments.scoring import heldout_records, score_cell, score_command
+from experiments.scoring import check_uncropped, heldout_records, score_cell, score_command
 from preprocessing import annotation_table, image_io
 from preprocessing.pipeline import load_domain, normalize_images
 from training.run import RunLayout
@@ -189,6 +189,13 @@ def markdown_table(results: dict, features: str, floor: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(sys.argv[1:] if argv is None else argv)
     configs = {name: RunLayout.open(Path(run)).read_config() for name, run in args.runs.items()}
+    try:
+        for config in configs.values():
+            for side in ("face", "cartoon"):
+                check_uncropped(config, side)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     size, background = next((config["image_size"], config["face_background"]) for config in configs.values())
     predictor = trained_predictor(args, size, background)
     try:

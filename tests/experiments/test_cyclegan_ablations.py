@@ -85,6 +85,14 @@ def test_a_run_on_neither_built_in_faces_nor_a_dataset_dir_is_refused(tmp_path):
         cyclegan_ablations.held_out_folders(args, config)
 
 
+def test_a_run_trained_on_cropped_photos_is_refused_before_anything_is_written(tmp_path):
+    args, _ = cyclegan_ablations.parse_arguments([f"--runs_dir={tmp_path}"])
+    config = {"image_size": 32, "dataset_dir": "", "a_source": "synthetic:photo", "a_background": "white"}
+    with pytest.raises(ValueError, match="^--a_crop=bbox: held-out built-in images are written uncropped"):
+        cyclegan_ablations.held_out_folders(args, {**config, "a_crop": "bbox"})
+    assert not (tmp_path / "heldout").exists()
+
+
 def test_a_dataset_dir_run_is_scored_on_its_test_folders(tmp_path):
     args, _ = cyclegan_ablations.parse_arguments([f"--runs_dir={tmp_path}", "--direction=b2a"])
     config = {"image_size": 256, "dataset_dir": "/data/horse2zebra"}

@@ -1,6 +1,7 @@
 """`python -m experiments.ugatit_keypoint_fid`: translates held-out faces and cartoons, scores the report's three
 FID columns, measures the reconstructions' keypoint error, and writes the table beside the report's figures."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -46,3 +47,17 @@ def test_the_table_has_the_reports_columns_and_figures_with_inception_features(t
     for folder in ("test_face2cartoon", "test_reconstructed", "test_cartoon2face"):
         assert len(list((run_dir / folder).glob("*.png"))) == 4
     assert "on the real held-out faces" in table
+
+
+def test_a_run_trained_on_cropped_faces_is_refused_in_one_line(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    config = {"image_size": 32, "face_background": "white", "face_crop": "bbox", "cartoon_crop": "none"}
+    (run_dir / "config.json").write_text(json.dumps(config))
+    status = ugatit_keypoint_fid.main([f"--runs=cropped={run_dir}", f"--out={tmp_path / 'fid'}"])
+    assert status == 2
+    assert capsys.readouterr().err == (
+        "error: --face_crop=bbox: held-out built-in images are written uncropped; "
+        "score this run with evaluation.semantics, which crops them the way the run did\n"
+    )
+    assert not (tmp_path / "fid").exists()
